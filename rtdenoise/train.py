@@ -1,0 +1,360 @@
+"""Training G against the clean discriminator CD and the noise discriminator ND.
+
+Two phases. For the first ``l1_warmup`` steps G learns from the L1 loss alone, at ``lr_warmup``:
+no discriminator runs, so a step costs about a quarter as much, and G starts the adversarial phase
+already near a denoiser instead of from noise (in our CPU runs, a GAN from scratch was still worse
+than passing the input through after 550 steps, L1 alone was close to it after 300). Then the GAN.
+
+Losses (LSGAN, Mao et al.): each discriminator minimises 1/2 (D(real) - 1)^2 + 1/2 D(fake)^2; the
+generator minimises 1/2 (CD(G(x), x) - 1)^2 + 1/2 (ND(x - G(x), x) - 1)^2 + l1_weight * |G(x) - y|,
+all on pre-emphasised waveforms (SEGAN: L1 weight 100).
+
+Every batch is drawn from a generator seeded by (seed, step, rank), so a run that is killed and
+resumed from its last checkpoint sees exactly the batches it would have seen. Checkpoints are plain
+tensors and numbers loaded with ``torch.load(weights_only=True)``: nothing is unpickled.
+Several GPUs (or CPU processes, with gloo) work through ``torchrun``: each rank draws its own batches
+and DistributedDataParallel averages the gradients.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from .config import PRESETS, ModelConfig, preset
+from .data import Corpus, Mixer, default_data_dir, validation_set
+from .emphasis import preemphasis_torch
+from .enhance import enhance_16k
+from .evaluate import score
+from .model import Discriminator, NoiseCanceler, count_parameters
+from .errors import RtDenoiseError
+from .pretrained import save_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; saved beside its checkpoints so ``--resume`` can check it."""
+
+    preset: str = "small"
+    out: str = "runs/small"
+    data: str | None = None
+    steps: int = 20000
+    max_minutes: float | None = None      # stop (with a checkpoint) after this much wall time
+    batch: int = 16
+    ref_batch: int = 16                   # VBN reference batch, drawn once and fixed
+    # Adam with beta1 = 0.5 is the usual stable choice for GANs (DCGAN); SEGAN used RMSprop at the
+    # same rate, available as optimizer="rmsprop".
+    optimizer: str = "adam"
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    l1_warmup: int = 0                    # steps of L1 alone before the GAN phase
+    lr_warmup: float = 1e-3
+    l1_weight: float = 100.0
+    noise_disc: bool = True               # False trains with CD alone (the ablation of ND)
+    checkpoint_every: int = 200
+    validate_every: int = 1000
+    validate_count: int = 30              # validation mixtures scored during training
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True                      # bf16 autocast, on CUDA only
+    latent: bool = False
+
+    def model_config(self) -> ModelConfig:
+        cfg = preset(self.preset)
+        return ModelConfig.from_dict({**cfg.to_dict(), "latent": self.latent})
+
+
+@dataclass
+class Nets:
+    g: nn.Module
+    cd: nn.Module
+    nd: nn.Module | None
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+
+
+def _optimizer(name: str, params: Any, lr: float) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    raise ValueError(f"unknown optimizer {name!r} (adam or rmsprop)")
+
+
+def lsgan_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean()
+
+
+def lsgan_g(fake: torch.Tensor) -> torch.Tensor:
+    return 0.5 * ((fake - 1) ** 2).mean()
+
+
+class Trainer:
+    """One training run: builds the networks, steps, validates, checkpoints and resumes."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool = False, corpus: Corpus | None = None,
+                 valid_corpus: Corpus | None = None) -> None:
+        self.cfg = cfg
+        self.rank, self.world = _distributed_setup()
+        self.device = _device(cfg.device, self.rank)
+        self.out = Path(cfg.out)
+        self.model_cfg = cfg.model_config()
+        self.amp = cfg.amp and self.device.type == "cuda"
+        data_dir = Path(cfg.data) if cfg.data else default_data_dir()
+        self.mixer = Mixer(corpus or Corpus.load(data_dir, "train"))
+        self.valid = (validation_set(corpus=valid_corpus or Corpus.load(data_dir, "valid"))[: cfg.validate_count]
+                      if cfg.validate_count and self.rank == 0 else [])
+        torch.manual_seed(cfg.seed)
+        w = self.model_cfg.window
+        ref_rng = np.random.default_rng([cfg.seed, 7919])
+        clean, noisy = self._pre(*self.mixer.batch(ref_rng, cfg.ref_batch, w))
+        g = NoiseCanceler(self.model_cfg).to(self.device)
+        cd = Discriminator(self.model_cfg, torch.cat([clean, noisy], 1)).to(self.device)
+        nd = Discriminator(self.model_cfg, torch.cat([noisy - clean, noisy], 1)).to(self.device) if cfg.noise_disc else None
+        d_params = list(cd.parameters()) + (list(nd.parameters()) if nd is not None else [])
+        opt_g, opt_d = _optimizer(cfg.optimizer, g.parameters(), cfg.lr_g), _optimizer(cfg.optimizer, d_params, cfg.lr_d)
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            g, cd = DDP(g, device_ids=ids), DDP(cd, device_ids=ids)
+            nd = DDP(nd, device_ids=ids) if nd is not None else None
+        self.nets = Nets(g, cd, nd, opt_g, opt_d)
+        self.step = 0
+        self.best_pesq = -math.inf
+        self.elapsed = 0.0
+        if resume:
+            self._load()
+        elif self.rank == 0:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+        if self.rank == 0:
+            log.info("G %.2f M, CD %.2f M parameters; %s, world %d, amp %s", count_parameters(_bare(g)) / 1e6,
+                     count_parameters(_bare(cd)) / 1e6, self.device, self.world, self.amp)
+
+    # -- one step ----------------------------------------------------------------------------
+    def _pre(self, clean: np.ndarray, noisy: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        to = lambda a: preemphasis_torch(torch.from_numpy(a).unsqueeze(1), self.model_cfg.preemphasis)
+        return to(clean), to(noisy)
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.cfg.seed, step, self.rank])
+        clean, noisy = self._pre(*self.mixer.batch(rng, self.cfg.batch, self.model_cfg.window))
+        return clean.to(self.device, non_blocking=True), noisy.to(self.device, non_blocking=True)
+
+    def warmup_step(self, clean: torch.Tensor, noisy: torch.Tensor) -> dict[str, float]:
+        n = self.nets
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            g_l1 = (n.g(noisy).float() - clean).abs().mean()
+        n.opt_g.zero_grad(set_to_none=True)
+        g_l1.backward()
+        n.opt_g.step()
+        return {"d_cd": 0.0, "d_nd": 0.0, "g_adv": 0.0, "g_l1": g_l1.item()}
+
+    def train_step(self, clean: torch.Tensor, noisy: torch.Tensor) -> dict[str, float]:
+        n, b = self.nets, clean.shape[0]
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            enhanced = n.g(noisy)
+            fake = enhanced.detach()
+            # Discriminators: real and fake pairs in one batch (VBN makes samples independent).
+            scores = n.cd(torch.cat([torch.cat([clean, noisy], 1), torch.cat([fake, noisy], 1)]))
+            d_cd = lsgan_d(scores[:b].float(), scores[b:].float())
+            d_nd = torch.zeros((), device=self.device)
+            if n.nd is not None:
+                scores = n.nd(torch.cat([torch.cat([noisy - clean, noisy], 1), torch.cat([noisy - fake, noisy], 1)]))
+                d_nd = lsgan_d(scores[:b].float(), scores[b:].float())
+        n.opt_d.zero_grad(set_to_none=True)
+        (d_cd + d_nd).backward()
+        n.opt_d.step()
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            g_adv = lsgan_g(n.cd(torch.cat([enhanced, noisy], 1)).float())
+            if n.nd is not None:
+                g_adv = g_adv + lsgan_g(n.nd(torch.cat([noisy - enhanced, noisy], 1)).float())
+            g_l1 = (enhanced.float() - clean).abs().mean()
+        n.opt_g.zero_grad(set_to_none=True)
+        (g_adv + self.cfg.l1_weight * g_l1).backward()
+        n.opt_g.step()
+        return {"d_cd": d_cd.item(), "d_nd": d_nd.item(), "g_adv": g_adv.item(), "g_l1": g_l1.item()}
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self) -> dict[str, float]:
+        from tqdm import tqdm
+        cfg = self.cfg
+        start = time.monotonic() - self.elapsed
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=self.rank != 0, desc="train", unit="step",
+                   dynamic_ncols=True, mininterval=2.0)
+        last: dict[str, float] = {}
+        while self.step < cfg.steps:
+            for net in (self.nets.g, self.nets.cd, self.nets.nd):
+                if net is not None:
+                    net.train()
+            warm = self.step < cfg.l1_warmup
+            for group in self.nets.opt_g.param_groups:
+                group["lr"] = cfg.lr_warmup if warm else cfg.lr_g
+            last = (self.warmup_step if warm else self.train_step)(*self.batch(self.step))
+            self.step += 1
+            self.elapsed = time.monotonic() - start
+            bar.update(1)
+            bar.set_postfix(l1=f"{last['g_l1']:.4f}", cd=f"{last['d_cd']:.3f}", nd=f"{last['d_nd']:.3f}", refresh=False)
+            out_of_time = cfg.max_minutes is not None and self.elapsed > 60 * cfg.max_minutes
+            done = self.step >= cfg.steps or out_of_time
+            val = self.validate() if cfg.validate_every and (self.step % cfg.validate_every == 0 or done) else {}
+            if self.rank == 0:
+                self._log(last, val)
+                if self.step % cfg.checkpoint_every == 0 or done:
+                    self._save()
+            if out_of_time:
+                log.info("time limit of %.1f min reached at step %d", cfg.max_minutes, self.step)
+                break
+        bar.close()
+        if self.rank == 0:
+            self._export("last")
+        return last
+
+    def validate(self) -> dict[str, float]:
+        if self.rank != 0 or not self.valid:
+            return {}
+        g = _bare(self.nets.g).eval()
+        rows = [score(ex.clean, enhance_16k(g, ex.noisy)[0]) for ex in self.valid]
+        g.train()
+        val = {f"val_{k}": float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
+        log.info("step %d validation: PESQ %.3f STOI %.4f SI-SDR %.2f dB", self.step, val["val_pesq"],
+                 val["val_stoi"], val["val_si_sdr"])
+        if val["val_pesq"] > self.best_pesq:
+            self.best_pesq = val["val_pesq"]
+            self._export("best", val)
+        return val
+
+    # -- files -------------------------------------------------------------------------------
+    def _log(self, losses: dict[str, float], val: dict[str, float]) -> None:
+        path = self.out / "log.csv"
+        fields = ["step", "minutes", "d_cd", "d_nd", "g_adv", "g_l1", "val_pesq", "val_stoi", "val_si_sdr"]
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields)
+            if new:
+                w.writeheader()
+            w.writerow({"step": self.step, "minutes": round(self.elapsed / 60, 3), **losses, **val})
+
+    def _state(self) -> dict[str, Any]:
+        n = self.nets
+        state = {"g": _bare(n.g).state_dict(), "cd": _bare(n.cd).state_dict(), "opt_g": n.opt_g.state_dict(),
+                 "opt_d": n.opt_d.state_dict(), "step": self.step, "elapsed": self.elapsed, "best_pesq": self.best_pesq,
+                 "torch_rng": torch.get_rng_state()}
+        if n.nd is not None:
+            state["nd"] = _bare(n.nd).state_dict()
+        return state
+
+    def _save(self) -> None:
+        tmp = self.out / "checkpoint.pt.tmp"
+        torch.save(self._state(), tmp)
+        os.replace(tmp, self.out / "checkpoint.pt")
+
+    def _load(self) -> None:
+        path = self.out / "checkpoint.pt"
+        if not path.is_file():
+            raise RtDenoiseError(f"{path}: no checkpoint to resume from")
+        saved = json.loads((self.out / "train_config.json").read_text())
+        for key in ("preset", "batch", "seed", "noise_disc", "latent", "optimizer"):
+            if saved.get(key) != getattr(self.cfg, key):
+                raise RtDenoiseError(f"--resume: {key} was {saved.get(key)!r} in this run, now {getattr(self.cfg, key)!r}")
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        n = self.nets
+        _bare(n.g).load_state_dict(state["g"])
+        _bare(n.cd).load_state_dict(state["cd"])
+        if n.nd is not None:
+            _bare(n.nd).load_state_dict(state["nd"])
+        n.opt_g.load_state_dict(state["opt_g"])
+        n.opt_d.load_state_dict(state["opt_d"])
+        self.step, self.elapsed, self.best_pesq = int(state["step"]), float(state["elapsed"]), float(state["best_pesq"])
+        torch.set_rng_state(state["torch_rng"])
+        log.info("resumed %s at step %d (%.1f min trained)", path, self.step, self.elapsed / 60)
+
+    def _export(self, tag: str, val: dict[str, float] | None = None) -> None:
+        meta = {"preset": self.cfg.preset, "steps": self.step, "l1_warmup": min(self.step, self.cfg.l1_warmup), "minutes": round(self.elapsed / 60, 1),
+                "batch": self.cfg.batch * self.world, "device": _describe(self.device), "noise_disc": self.cfg.noise_disc,
+                **({"validation": val} if val else {})}
+        save_model(_bare(self.nets.g), self.out / f"model-{tag}", meta)
+
+
+def _bare(net: nn.Module) -> nn.Module:
+    return net.module if isinstance(net, DDP) else net
+
+
+def _distributed_setup() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _device(name: str, rank: int) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            local = int(os.environ.get("LOCAL_RANK", rank))
+            torch.cuda.set_device(local)
+            return torch.device("cuda", local)
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def _describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+# --- the command ------------------------------------------------------------------------------
+
+_HELP = {
+    "preset": "architecture preset", "out": "run folder: checkpoint, log.csv, model-best/-last", "data":
+    "recordings folder (default: $RTDENOISE_DATA or ../shared/data)", "steps": "total training steps",
+    "max_minutes": "stop with a checkpoint after this many minutes", "batch": "batch per process",
+    "ref_batch": "VBN reference batch size", "optimizer": "adam or rmsprop", "l1_weight": "weight of the L1 loss",
+    "l1_warmup": "steps of L1 alone (no discriminators) before the GAN phase", "lr_warmup": "G's rate in the warm-up",
+    "noise_disc": "use the noise discriminator ND", "validate_every": "steps between validations",
+    "validate_count": "validation mixtures scored", "checkpoint_every": "steps between checkpoints",
+    "amp": "bf16 autocast on CUDA", "latent": "latent z at the bottleneck", "device": "auto, cpu, cuda, cuda:1 ...",
+}
+
+
+_TYPES = {"int": int, "float": float, "str": str, "float | None": float, "str | None": str}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field, so the config and the command cannot drift apart."""
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=_HELP.get(f.name))
+        else:
+            p.add_argument(flag, type=_TYPES[str(f.type)], default=f.default, help=_HELP.get(f.name),
+                           choices=list(PRESETS) if f.name == "preset" else None)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    try:
+        trainer = Trainer(cfg, resume=args.resume)
+    except (FileNotFoundError, ValueError) as e:
+        raise RtDenoiseError(str(e)) from None
+    trainer.run()
+    return 0
+
