@@ -1,0 +1,14 @@
+"""rtdenoise: real-time speech denoising with a GAN generator (SEGAN with a noise discriminator).
+
+The public API is small on purpose::
+
+    import rtdenoise
+    model = rtdenoise.load_model()                 # the shipped default, on CUDA if present
+    clean = rtdenoise.enhance(model, audio, rate)  # any rate, mono [n] or [n, channels]
+"""
+__version__ = "0.1.0"
+
+from .enhance import enhance  # noqa: E402
+from .pretrained import load_model  # noqa: E402
+
+__all__ = ["enhance", "load_model", "__version__"]

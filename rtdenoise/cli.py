@@ -1,0 +1,67 @@
+"""The ``rtdenoise`` command: one subcommand per tool module, shared model flags, one-line errors.
+
+Each tool module (``enhance``, ``evaluate``, ``train``, ``demo``) defines ``add_arguments(parser)``
+and ``main(args)``; ``rtdenoise TOOL``, ``python -m rtdenoise TOOL`` and ``python main.py TOOL`` all
+come here.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from types import ModuleType
+from typing import Sequence
+
+from . import __version__
+from .errors import RtDenoiseError
+
+TOOLS = {
+    "demo": ("demo", "make noisy speech with no data files, denoise it, write WAVs, a spectrogram and metrics"),
+    "enhance": ("enhance", "denoise audio files or folders"),
+    "eval": ("evaluate", "PESQ, STOI and SI-SDR of the noisy input and a model on validation mixtures or pairs"),
+    "train": ("train", "train the GAN (G, CD, ND) on speech and noise recordings"),
+}
+
+
+def add_model_flags(p: argparse.ArgumentParser) -> None:
+    """Flags every tool that runs a model shares."""
+    g = p.add_argument_group("model")
+    g.add_argument("-m", "--model", default=None,
+                   help="model name (in models/) or path to its .json/.safetensors; default: the shipped default")
+    g.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
+    g.add_argument("--hop", type=int, default=None,
+                   help="samples between overlapping windows (default: a quarter window)")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
+    for noisy in ("numba", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _run(module: ModuleType, args: argparse.Namespace) -> int:
+    _setup_logging(getattr(args, "verbose", False))
+    try:
+        return int(module.main(args) or 0)
+    except RtDenoiseError as e:
+        print(f"rtdenoise: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("rtdenoise: interrupted", file=sys.stderr)
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rtdenoise", description="Real-time speech denoising with a GAN (SEGAN + noise discriminator).")
+    parser.add_argument("--version", action="version", version=f"rtdenoise {__version__}")
+    sub = parser.add_subparsers(dest="tool", metavar="COMMAND", required=True)
+    modules = {}
+    for name, (module, help_text) in TOOLS.items():
+        mod = importlib.import_module(f".{module}", __package__)
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("-v", "--verbose", action="store_true", help="more log output")
+        mod.add_arguments(p)
+        modules[name] = mod
+    args = parser.parse_args(argv)
+    return _run(modules[args.tool], args)

@@ -1,0 +1,179 @@
+"""Objective quality: wide-band PESQ, STOI and SI-SDR, for the noisy input and for a model.
+
+Figures are computed on the fixed validation mixtures (``valid`` rows only, see ``data``) or on any
+folder of noisy/clean pairs, and summarised per SNR and overall. CSIG/CBAK/COVL are not computed:
+no maintained package provides them, and a hand-made version would need its own validation.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from .audio import AUDIO_SUFFIXES, read_audio, resample
+from .cli import add_model_flags
+from .config import SAMPLE_RATE
+from .data import Corpus, Example, default_data_dir, validation_set
+from .enhance import enhance_16k
+from .errors import AudioError, RtDenoiseError
+from .pretrained import load_model
+
+log = logging.getLogger(__name__)
+
+METRICS = ("pesq", "stoi", "si_sdr")
+
+#: A system under test: 16 kHz noisy mono in, enhanced mono of the same length out.
+Enhancer = Callable[[np.ndarray], np.ndarray]
+
+
+def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Scale-invariant SDR in dB (Le Roux et al. 2019), both signals made zero-mean."""
+    ref = reference.astype(np.float64) - reference.mean()
+    est = estimate.astype(np.float64) - estimate.mean()
+    target = ref * (np.dot(est, ref) / (np.dot(ref, ref) + 1e-12))
+    return float(10 * np.log10((np.sum(target ** 2) + 1e-12) / (np.sum((est - target) ** 2) + 1e-12)))
+
+
+def score(reference: np.ndarray, estimate: np.ndarray, rate: int = SAMPLE_RATE) -> dict[str, float]:
+    """PESQ (wide-band; NaN where PESQ finds no utterance), STOI and SI-SDR of one signal pair."""
+    from pesq import PesqError, pesq
+    from pystoi import stoi
+    try:
+        p = float(pesq(rate, reference, estimate, "wb"))
+    except PesqError:
+        p = math.nan
+    return {"pesq": p, "stoi": float(stoi(reference, estimate, rate, extended=False)), "si_sdr": si_sdr(reference, estimate)}
+
+
+@dataclass
+class Row:
+    """Scores of one example for one system ("noisy" or a model name)."""
+    system: str
+    name: str
+    snr: float
+    kind: str
+    pesq: float
+    stoi: float
+    si_sdr: float
+
+
+def evaluate(examples: Sequence[Example], systems: dict[str, Enhancer]) -> list[Row]:
+    """Score the noisy input and each system's output on every example."""
+    rows = []
+    for ex in tqdm(examples, desc="eval", unit="ex", disable=None, dynamic_ncols=True):
+        rows.append(Row("noisy", ex.name, ex.snr, ex.kind, **score(ex.clean, ex.noisy)))
+        for name, fn in systems.items():
+            rows.append(Row(name, ex.name, ex.snr, ex.kind, **score(ex.clean, fn(ex.noisy))))
+    return rows
+
+
+
+def summarise(rows: Iterable[Row]) -> list[dict[str, object]]:
+    """Mean of each metric per (system, SNR) and per system overall ('all'), NaN PESQ left out."""
+    groups: dict[tuple[str, str], list[Row]] = {}
+    for r in rows:
+        snr = "n/a" if math.isnan(r.snr) else f"{r.snr:+.0f}"
+        groups.setdefault((r.system, snr), []).append(r)
+        groups.setdefault((r.system, "all"), []).append(r)
+    out = []
+    for (system, snr), rs in groups.items():
+        entry: dict[str, object] = {"system": system, "snr": snr, "n": len(rs)}
+        for m in METRICS:
+            vals = [getattr(r, m) for r in rs if not math.isnan(getattr(r, m))]
+            entry[m] = float(np.mean(vals)) if vals else math.nan
+        out.append(entry)
+    order = {s: i for i, s in enumerate(dict.fromkeys(r["system"] for r in out))}
+    return sorted(out, key=lambda e: (e["snr"] != "all", _snr_key(e["snr"]), order[e["system"]]))
+
+
+def _snr_key(snr: object) -> float:
+    try:
+        return float(str(snr))
+    except ValueError:
+        return math.inf
+
+
+def table(summary: list[dict[str, object]]) -> str:
+    """A markdown table of a summary."""
+    lines = ["| system | SNR (dB) | n | PESQ (wb) | STOI | SI-SDR (dB) |", "| --- | --- | --- | --- | --- | --- |"]
+    for e in summary:
+        lines.append(f"| {e['system']} | {e['snr']} | {e['n']} | {e['pesq']:.3f} | {e['stoi']:.4f} | {e['si_sdr']:.2f} |")
+    return "\n".join(lines)
+
+
+def write_results(path: Path, rows: list[Row], summary: list[dict[str, object]]) -> None:
+    """JSON (summary and per-example rows) or CSV (per-example rows), by the file's ending."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".csv":
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(asdict(rows[0])))
+            w.writeheader()
+            w.writerows(asdict(r) for r in rows)
+    else:
+        path.write_text(json.dumps({"summary": summary, "rows": [asdict(r) for r in rows]}, indent=1) + "\n")
+
+
+def pairs_from_folder(folder: Path) -> list[Example]:
+    """Examples from ``folder/noisy/*`` and ``folder/clean/*`` with matching names (any rate, mono mix)."""
+    noisy_dir, clean_dir = folder / "noisy", folder / "clean"
+    if not noisy_dir.is_dir() or not clean_dir.is_dir():
+        raise AudioError(f"{folder}: expected subfolders noisy/ and clean/ with files of the same names")
+    out = []
+    for nf in sorted(p for p in noisy_dir.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES):
+        cf = clean_dir / nf.name
+        if not cf.is_file():
+            raise AudioError(f"{nf}: no clean file {cf}")
+        (noisy, rn), (clean, rc) = read_audio(nf), read_audio(cf)
+        noisy, clean = resample(noisy.mean(1), rn, SAMPLE_RATE), resample(clean.mean(1), rc, SAMPLE_RATE)
+        n = min(len(noisy), len(clean))
+        out.append(Example(nf.stem, clean[:n], noisy[:n], math.nan, "folder"))
+    if not out:
+        raise AudioError(f"{noisy_dir}: no audio files")
+    return out
+
+
+# --- the command ------------------------------------------------------------------------------
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--data", metavar="DIR", help="recordings folder whose valid rows make the validation set "
+                     "(default: $RTDENOISE_DATA or ../shared/data)")
+    src.add_argument("--pairs", metavar="DIR", help="folder with noisy/ and clean/ subfolders of same-named files")
+    p.add_argument("--count", type=int, default=120, help="validation mixtures (default 120)")
+    p.add_argument("--seconds", type=float, default=4.0, help="length of each validation mixture (default 4)")
+    p.add_argument("--json", metavar="FILE", help="write the summary and every example's scores as JSON")
+    p.add_argument("--csv", metavar="FILE", help="write every example's scores as CSV")
+    p.add_argument("--noisy-only", action="store_true", help="score only the noisy input (no model)")
+    add_model_flags(p)
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.pairs:
+        examples = pairs_from_folder(Path(args.pairs))
+    else:
+        data = Path(args.data) if args.data else default_data_dir()
+        try:
+            corpus = Corpus.load(data, "valid")
+        except (FileNotFoundError, ValueError) as e:
+            raise RtDenoiseError(str(e)) from None
+        examples = validation_set(corpus=corpus, count=args.count, seconds=args.seconds)
+    systems: dict[str, Enhancer] = {}
+    if not args.noisy_only:
+        model = load_model(args.model, args.device)
+        systems[model.source.stem] = lambda x: enhance_16k(model, x, args.hop)[0]
+    rows = evaluate(examples, systems)
+    summary = summarise(rows)
+    print(table(summary))
+    for path in filter(None, (args.json, args.csv)):
+        write_results(Path(path), rows, summary)
+        log.info("wrote %s", path)
+    return 0
+
