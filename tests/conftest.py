@@ -1,0 +1,93 @@
+"""Shared fixtures: a tiny generator saved as a real model, and a tiny recordings folder.
+
+The recordings folder has the same layout as ../shared/data but holds signals made here (voiced
+harmonic "speech" and coloured noise), so the tests never depend on the project's data.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from rtdenoise.config import PRESETS
+from rtdenoise.data import colored_noise
+from rtdenoise.model import NoiseCanceler
+from rtdenoise.pretrained import save_model
+
+ROOT = Path(__file__).resolve().parent.parent
+SR = 16000
+
+
+def voiced(rng: np.random.Generator, seconds: float, f0: float) -> np.ndarray:
+    """Speech-like test signal: a harmonic series with a wandering pitch and syllable-rate envelope."""
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    pitch = f0 * (1 + 0.1 * np.sin(2 * np.pi * rng.uniform(0.5, 2) * t))
+    phase = 2 * np.pi * np.cumsum(pitch) / SR
+    x = sum(np.sin(h * phase) / h for h in range(1, 12))
+    envelope = np.clip(np.sin(2 * np.pi * 3 * t + rng.uniform(0, 6)), 0, None) ** 2
+    return (0.1 * x * envelope).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding ``tiny`` (random weights, tiny preset), for fast end-to-end runs."""
+    d = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    save_model(NoiseCanceler(PRESETS["tiny"]), d / "tiny", {"note": "random weights for tests"})
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_dir: Path):
+    from rtdenoise import load_model
+    return load_model(tiny_model_dir / "tiny.json", "cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Recordings folder with train and valid rows. Train speakers have f0 below 200 Hz, valid
+    speakers above 300 Hz, so a test can tell which split a mixture came from."""
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(1)
+    speech_rows, noise_rows = [], []
+    for split, f0s in (("train", (110, 130, 150, 170)), ("valid", (320, 360))):
+        for spk, f0 in enumerate(f0s):
+            for utt in range(2):
+                rel = f"speech/{split}/{f0}/{f0}-{utt}.flac"
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                sf.write(root / rel, voiced(rng, 2.5, f0), SR)
+                speech_rows.append({"path": rel, "split": split, "speaker": str(f0), "gender": "F", "seconds": "2.5",
+                                    "transcript": "X"})
+        for k in range(3):
+            rel = f"noise/gen/{split}-{k}.flac"
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            sf.write(root / rel, 0.1 * colored_noise(rng, 2 * SR, float(k)), SR)
+            noise_rows.append({"path": rel, "source": "gen", "category": "gen", "split": split, "seconds": "2",
+                               "license": "CC0"})
+    for name, rows in (("speech", speech_rows), ("noise", noise_rows)):
+        with open(root / name / "index.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    return root
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m rtdenoise ARGS`` as a user would, capturing its output."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "rtdenoise", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=600)
+
+
+@pytest.fixture
+def cli(tiny_model_dir: Path):
+    """``cli(*args)``: the command line with the tiny model reachable by name as ``tiny``."""
+    return lambda *args, **kw: run_cli(*args, env={"RTDENOISE_MODELS": str(tiny_model_dir)}, **kw)

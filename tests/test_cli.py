@@ -1,0 +1,142 @@
+"""The command line as a user meets it: outputs where asked, and one clear line for bad input."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import ROOT, voiced
+
+SR = 16000
+
+
+def _wav(path: Path, data: np.ndarray, rate: int = SR, subtype: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, data, rate, subtype=subtype)
+    return path
+
+
+def _one_line_error(result) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [l for l in result.stderr.splitlines() if l.startswith("rtdenoise: error:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_enhance_a_file_keeps_rate_channels_and_length(cli, tmp_path):
+    src = _wav(tmp_path / "in.wav", np.stack([voiced(np.random.default_rng(0), 1.2, 150)] * 2, 1) * 0.5, 44100)
+    r = cli("enhance", str(src), "-o", str(tmp_path / "out.wav"), "-m", "tiny")
+    assert r.returncode == 0, r.stderr
+    info = sf.info(tmp_path / "out.wav")
+    assert (info.samplerate, info.channels, info.frames) == (44100, 2, sf.info(src).frames)
+
+
+def test_enhance_a_folder_mirrors_its_layout_and_writes_the_noise(cli, tmp_path):
+    rng = np.random.default_rng(1)
+    _wav(tmp_path / "in/a.wav", voiced(rng, 0.5, 140))
+    _wav(tmp_path / "in/sub/b.flac", voiced(rng, 0.3, 220))
+    r = cli("enhance", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--noise-out", str(tmp_path / "noise"),
+            "-m", "tiny")
+    assert r.returncode == 0, r.stderr
+    for rel in ("a.wav", "sub/b.flac"):
+        x, _ = sf.read(tmp_path / "in" / rel)
+        y, _ = sf.read(tmp_path / "out" / rel)
+        n, _ = sf.read(tmp_path / "noise" / rel)
+        inside = np.abs(x - y) < 0.99                      # the file format clips at full scale
+        np.testing.assert_allclose((x - y)[inside], n[inside], atol=2e-4)   # noise = input - output
+
+
+def test_main_py_is_the_same_command():
+    import subprocess, sys
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "enhance" in r.stdout and "train" in r.stdout
+
+
+@pytest.fixture
+def bad_inputs(tmp_path):
+    text = tmp_path / "text.wav"
+    text.write_text("this is not audio")
+    nan = _wav(tmp_path / "nan.wav", np.array([0.1, np.nan, 0.2] * 100, np.float32), subtype="FLOAT")
+    empty = _wav(tmp_path / "empty.wav", np.zeros(0, np.float32))
+    return {"unreadable": text, "nan": nan, "empty": empty, "missing": tmp_path / "nope.wav"}
+
+
+@pytest.mark.parametrize("case,message", [("unreadable", "cannot read"), ("nan", "NaN"), ("empty", "no samples"),
+                                          ("missing", "no such file")])
+def test_bad_audio_gets_one_line_and_no_output(cli, tmp_path, bad_inputs, case, message):
+    out = tmp_path / "out.wav"
+    line = _one_line_error(cli("enhance", str(bad_inputs[case]), "-o", str(out), "-m", "tiny"))
+    assert message in line and not out.exists()
+
+
+def test_one_bad_file_in_a_folder_does_not_stop_the_others(cli, tmp_path, bad_inputs):
+    folder = tmp_path / "mixed"
+    _wav(folder / "good.wav", voiced(np.random.default_rng(2), 0.4, 150))
+    (folder / "bad.wav").write_bytes(bad_inputs["unreadable"].read_bytes())
+    r = cli("enhance", str(folder), "-o", str(tmp_path / "o"), "-m", "tiny")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert (tmp_path / "o/good.wav").is_file() and not (tmp_path / "o/bad.wav").exists()
+    assert "bad.wav" in r.stderr and "1 of 2 files failed" in r.stderr
+
+
+def test_inputs_are_never_overwritten(cli, tmp_path):
+    src = _wav(tmp_path / "in.wav", voiced(np.random.default_rng(3), 0.3, 150))
+    before = src.read_bytes()
+    assert "overwrite an input" in _one_line_error(cli("enhance", str(src), "-o", str(src), "-m", "tiny"))
+    assert "overwrite an input" in _one_line_error(cli("enhance", str(tmp_path), "-o", str(tmp_path), "-m", "tiny"))
+    assert src.read_bytes() == before
+
+
+def test_existing_outputs_are_kept_unless_forced(cli, tmp_path):
+    src = _wav(tmp_path / "in.wav", voiced(np.random.default_rng(4), 0.3, 150))
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"keep me")
+    assert "already exists" in _one_line_error(cli("enhance", str(src), "-o", str(out), "-m", "tiny"))
+    assert out.read_bytes() == b"keep me"
+    assert cli("enhance", str(src), "-o", str(out), "-m", "tiny", "--force").returncode == 0
+    assert sf.info(out).frames == sf.info(src).frames
+
+
+def test_missing_or_corrupt_models_get_one_line(cli, tmp_path, tiny_model_dir):
+    src = _wav(tmp_path / "in.wav", voiced(np.random.default_rng(5), 0.3, 150))
+    assert "not found" in _one_line_error(cli("enhance", str(src), "-o", str(tmp_path / "a.wav"), "-m", "nothing"))
+    bad = tmp_path / "models"
+    bad.mkdir()
+    for f in tiny_model_dir.iterdir():
+        (bad / f.name).write_bytes(f.read_bytes()[:-100] if f.suffix == ".safetensors" else f.read_bytes())
+    line = _one_line_error(cli("enhance", str(src), "-o", str(tmp_path / "b.wav"), "-m", str(bad / "tiny.json")))
+    assert "checksum" in line
+
+
+def test_eval_on_a_folder_of_pairs_prints_a_table_and_writes_json(cli, tmp_path):
+    import json
+    rng = np.random.default_rng(6)
+    expected = []
+    for i in range(2):
+        clean = voiced(rng, 3.0, 150 + 40 * i)
+        noise = 0.02 * rng.standard_normal(len(clean)).astype(np.float32)
+        _wav(tmp_path / f"pairs/clean/{i}.wav", clean, subtype="FLOAT")
+        _wav(tmp_path / f"pairs/noisy/{i}.wav", clean + noise, subtype="FLOAT")
+        c, n = clean - clean.mean(), noise - noise.mean()          # SI-SDR when the scale is exact
+        expected.append(10 * np.log10(np.sum(c ** 2) / np.sum(n ** 2)))
+    r = cli("eval", "--pairs", str(tmp_path / "pairs"), "-m", "tiny", "--json", str(tmp_path / "r.json"))
+    assert r.returncode == 0, r.stderr
+    assert "| noisy | all | 2 |" in r.stdout and "| tiny | all | 2 |" in r.stdout
+    summary = json.loads((tmp_path / "r.json").read_text())["summary"]
+    noisy = next(e for e in summary if e["system"] == "noisy" and e["snr"] == "all")
+    assert abs(noisy["si_sdr"] - np.mean(expected)) < 0.1 and 0 < noisy["stoi"] <= 1
+
+
+def test_eval_without_data_says_where_it_looked(cli, tmp_path):
+    assert "index.csv" in _one_line_error(cli("eval", "--data", str(tmp_path), "-m", "tiny"))
+
+
+def test_demo_writes_wavs_and_a_spectrogram_and_prints_metrics(cli, tmp_path):
+    pytest.importorskip("espeakng_loader")
+    r = cli("demo", "-m", "tiny", "-o", str(tmp_path / "demo"))
+    assert r.returncode == 0, r.stderr
+    for name in ("noisy.wav", "clean.wav", "noise.wav", "reference.wav"):
+        assert sf.info(tmp_path / "demo" / name).duration > 5
+    assert (tmp_path / "demo/spectrogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| noisy  |" in r.stdout and "| output |" in r.stdout

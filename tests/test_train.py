@@ -1,0 +1,90 @@
+"""Training: the loss goes down, a killed run resumes at the same step, and DDP runs."""
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+from conftest import ROOT
+from rtdenoise.train import Trainer, TrainConfig
+
+
+def _cfg(tiny_data, out, **kw):
+    base = dict(preset="tiny", out=str(out), data=str(tiny_data), batch=8, ref_batch=4, validate_every=0,
+                validate_count=0, checkpoint_every=5, lr_g=1e-3, lr_d=1e-3)
+    return TrainConfig(**{**base, **kw})
+
+
+def _l1(out):
+    with open(out / "log.csv") as f:
+        return [float(r["g_l1"]) for r in csv.DictReader(f)]
+
+
+def test_a_few_steps_lower_the_loss_in_warm_up_and_in_the_gan_phase(tiny_data, tmp_path):
+    torch.set_num_threads(1)
+    Trainer(_cfg(tiny_data, tmp_path, steps=100, l1_warmup=50, lr_warmup=5e-3)).run()
+    with open(tmp_path / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    l1 = [float(r["g_l1"]) for r in rows]
+    assert len(l1) == 100
+    assert np.mean(l1[40:50]) < 0.6 * np.mean(l1[:10]), "L1 warm-up"
+    assert all(float(r["d_cd"]) == 0 for r in rows[:50]) and all(float(r["d_cd"]) > 0 for r in rows[50:])
+    assert np.mean(l1[-10:]) < 0.6 * np.mean(l1[:10]), "the GAN phase keeps what the warm-up learned"
+    assert (tmp_path / "model-last.json").is_file() and (tmp_path / "checkpoint.pt").is_file()
+
+
+def test_resume_continues_at_the_same_step_with_the_same_result(tiny_data, tmp_path):
+    torch.set_num_threads(1)
+    Trainer(_cfg(tiny_data, tmp_path / "straight", steps=10, l1_warmup=3)).run()
+    Trainer(_cfg(tiny_data, tmp_path / "killed", steps=5, l1_warmup=3)).run()   # as if killed after step 5
+    resumed = Trainer(_cfg(tiny_data, tmp_path / "killed", steps=10, l1_warmup=3), resume=True)
+    assert resumed.step == 5
+    resumed.run()
+    a = torch.load(tmp_path / "straight/checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "killed/checkpoint.pt", weights_only=True)
+    assert a["step"] == b["step"] == 10
+    for k in a["g"]:
+        torch.testing.assert_close(a["g"][k], b["g"][k], rtol=0, atol=1e-6)
+    assert _l1(tmp_path / "killed") == _l1(tmp_path / "straight")[:5] + _l1(tmp_path / "killed")[5:]
+
+
+def test_validation_scores_and_exports_the_best_model(tiny_data, tmp_path):
+    Trainer(_cfg(tiny_data, tmp_path, steps=4, validate_every=2, validate_count=2)).run()
+    with open(tmp_path / "log.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["val_pesq"]]
+    assert [r["step"] for r in rows] == ["2", "4"]
+    assert all(np.isfinite(float(r["val_si_sdr"])) and 1.0 <= float(r["val_pesq"]) <= 4.65 for r in rows)
+    assert (tmp_path / "model-best.json").is_file()
+
+
+def test_training_without_the_noise_discriminator(tiny_data, tmp_path):
+    t = Trainer(_cfg(tiny_data, tmp_path, steps=2, noise_disc=False))
+    assert t.nets.nd is None
+    assert t.run()["d_nd"] == 0.0
+
+
+def test_the_command_trains_and_resumes(tiny_data, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = [sys.executable, "-m", "rtdenoise", "train", "--preset", "tiny", "--data", str(tiny_data), "--out",
+            str(tmp_path), "--batch", "4", "--ref-batch", "2", "--validate-every", "0", "--threads", "1"]
+    r = subprocess.run(args + ["--steps", "3"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(args + ["--steps", "5", "--resume"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and "resumed" in r.stderr and "at step 3" in r.stderr, r.stderr
+    assert len(_l1(tmp_path)) == 5
+    r = subprocess.run(args + ["--steps", "5", "--resume", "--batch", "8"], capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "batch was 4" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_two_processes_train_with_ddp_through_torchrun(tiny_data, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        "-m", "rtdenoise", "train", "--preset", "tiny", "--data", str(tiny_data), "--out",
+                        str(tmp_path), "--batch", "4", "--ref-batch", "2", "--steps", "3", "--validate-every", "0"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "world 2" in r.stderr
+    meta = (tmp_path / "model-last.json").read_text()
+    assert '"batch": 8' in meta
