@@ -29,6 +29,15 @@ class ModelConfig:
     disc_width: float = 1.0       # discriminator channels relative to the seed (16, 32, ... doubled)
     sample_rate: int = SAMPLE_RATE
     preemphasis: float = 0.95
+    # Level normalisation: each (pre-emphasised) window is scaled to this RMS in dBFS before G and
+    # back after. None is the seed's raw scale, where a quiet microphone's -40 dBFS and a loud
+    # one's -12 dBFS are different problems and the L1 loss hears mostly the loud ones.
+    level_db: float | None = None
+    # Residual output: G estimates the noise and returns input minus that estimate, starting from
+    # the identity (its last layer starts at zero). The seed's G must first learn to reproduce
+    # speech through eleven strided layers before it can remove anything: on a CPU budget, our
+    # small runs were still worse than their input after 4000 steps that way.
+    residual: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
@@ -75,7 +84,7 @@ PRESETS: dict[str, ModelConfig] = {
     "half": ModelConfig(channels=_scaled(0.5, 11), window=16384, disc_width=0.5),
     # CPU real time: 256 ms window, first 9 layers at half width (2.6 M). Its discriminators are a
     # quarter width because they, not G, dominate a CPU training step.
-    "small": ModelConfig(channels=_scaled(0.5, 9), window=4096, disc_width=0.25),
+    "small": ModelConfig(channels=_scaled(0.5, 9), window=4096, disc_width=0.25, level_db=-30.0, residual=True),
     # For tests and smoke runs only.
     "tiny": ModelConfig(channels=(4, 8, 8, 16, 16), window=512, kernel=8, disc_width=0.125),
 }

@@ -18,8 +18,17 @@ def _pad(kernel: int) -> int:
     return kernel // 2 - 1
 
 
+def level_gain(x: Tensor, level_db: float) -> Tensor:
+    """[B, 1, 1] gains that bring each window of ``x`` ([B, 1, n]) to an RMS of ``level_db`` dBFS.
+    Near-silent windows (below -70 dBFS) are not lifted further, so hiss is not blown up."""
+    rms = x.pow(2).mean(dim=-1, keepdim=True).sqrt().clamp_min(10 ** (-70 / 20))
+    return 10 ** (level_db / 20) / rms
+
+
 class NoiseCanceler(nn.Module):
     """SEGAN generator: [B, 1, window] noisy (pre-emphasised) -> [B, 1, window] clean estimate.
+
+    With ``config.residual`` the tanh output is the noise estimate and G returns input minus it.
 
     Decoder layers get PReLU like the encoder (SEGAN's original): without it each decoder stage
     is linear in its skip input, and the upsampling path can only mix, not shape, what the skips
@@ -44,10 +53,19 @@ class NoiseCanceler(nn.Module):
             nn.ConvTranspose1d(ins[j], outs[j], k, stride=2, padding=p) for j in range(n)
         )
         self.dec_act = nn.ModuleList(nn.PReLU(c) for c in outs[:-1])
+        if config.residual:                       # start as the identity: no noise estimated yet
+            nn.init.zeros_(self.decoder[-1].weight)
+            nn.init.zeros_(self.decoder[-1].bias)
 
     def forward(self, x: Tensor, z: Tensor | None = None) -> Tensor:
         """Enhance ``x`` ([B, 1, window]). With ``config.latent``, ``z`` ([B, C, L] at the
         bottleneck) is drawn from N(0, 1) when not given."""
+        if self.config.level_db is None:
+            return self._generate(x, z)
+        gain = level_gain(x, self.config.level_db)
+        return self._generate(x * gain, z) / gain
+
+    def _generate(self, x: Tensor, z: Tensor | None) -> Tensor:
         skips = []
         h = x
         for conv, act in zip(self.encoder, self.enc_act):
@@ -64,7 +82,7 @@ class NoiseCanceler(nn.Module):
             h = deconv(h)
             if j < len(skips):
                 h = torch.cat([self.dec_act[j](h), skips[j]], dim=1)
-        return torch.tanh(h)
+        return x - torch.tanh(h) if self.config.residual else torch.tanh(h)
 
 
 class Discriminator(nn.Module):
