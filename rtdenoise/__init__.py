@@ -5,10 +5,14 @@ The public API is small on purpose::
     import rtdenoise
     model = rtdenoise.load_model()                 # the shipped default, on CUDA if present
     clean = rtdenoise.enhance(model, audio, rate)  # any rate, mono [n] or [n, channels]
+
+    stream = rtdenoise.StreamingDenoiser(model)    # live: 16 kHz mono, any chunk size
+    out = stream.push(chunk)                       # whole hops out, 64 ms behind by default
 """
 __version__ = "0.1.0"
 
 from .enhance import enhance  # noqa: E402
 from .pretrained import load_model  # noqa: E402
+from .streaming import StreamingDenoiser  # noqa: E402
 
-__all__ = ["enhance", "load_model", "__version__"]
+__all__ = ["StreamingDenoiser", "enhance", "load_model", "__version__"]

@@ -38,18 +38,24 @@ def default_hop(window: int) -> int:
 
 
 def overlap_add(x: np.ndarray, window: int, hop: int, fn: WindowFn, batch: int = 16,
-                progress: Callable[[int], None] | None = None) -> np.ndarray:
+                progress: Callable[[int], None] | None = None, weight: np.ndarray | None = None,
+                pad: tuple[int, int] | None = None) -> np.ndarray:
     """Apply ``fn`` ([k, window] -> [k, window]) to overlapping windows of the rows of ``x``
-    ([rows, n]) and blend the outputs back into [rows, n]."""
+    ([rows, n]) and blend the outputs back into [rows, n].
+
+    ``weight`` (per window position; default a Hann window) says how much each window's output
+    counts where windows overlap; ``pad`` is the silence (before, after) the first and last
+    windows reach into (default half a window each side, so every sample is seen by several)."""
     if hop <= 0 or hop > window:
         raise ValueError(f"hop must be in 1..{window}, got {hop}")
     rows, n = x.shape
-    pad = window // 2
-    count = max(1, -(-(n + 2 * pad - window) // hop) + 1)
+    front, back = pad if pad is not None else (window // 2, window // 2)
+    count = max(1, -(-(n + front + back - window) // hop) + 1)
     total = (count - 1) * hop + window
     padded = np.zeros((rows, total), np.float32)
-    padded[:, pad:pad + n] = x
-    weight = np.hanning(window + 1)[:window].astype(np.float32) + 1e-3
+    padded[:, front:front + n] = x
+    if weight is None:
+        weight = np.hanning(window + 1)[:window].astype(np.float32) + 1e-3
     out = np.zeros_like(padded)
     norm = np.zeros(total, np.float32)
     starts = np.arange(count) * hop
@@ -63,7 +69,8 @@ def overlap_add(x: np.ndarray, window: int, hop: int, fn: WindowFn, batch: int =
             out[r, s:s + window] += weight * yy
         if progress:
             progress(len(chunk))
-    return out[:, pad:pad + n] / norm[pad:pad + n]
+    out, norm = out[:, front:front + n], norm[front:front + n]
+    return np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
 
 
 def generator_fn(model: NoiseCanceler) -> WindowFn:
