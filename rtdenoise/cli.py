@@ -17,6 +17,8 @@ from . import __version__
 from .errors import RtDenoiseError
 
 TOOLS = {
+    "devices": ("devices", "list audio devices with their rates and channels"),
+    "live": ("live", "denoise a microphone live, to speakers, a virtual microphone or files"),
     "demo": ("demo", "make noisy speech with no data files, denoise it, write WAVs, a spectrogram and metrics"),
     "enhance": ("enhance", "denoise audio files or folders"),
     "eval": ("evaluate", "PESQ, STOI and SI-SDR of the noisy input and a model on validation mixtures or pairs"),
@@ -53,15 +55,19 @@ def _run(module: ModuleType, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="rtdenoise", description="Real-time speech denoising with a GAN (SEGAN + noise discriminator).")
     parser.add_argument("--version", action="version", version=f"rtdenoise {__version__}")
     sub = parser.add_subparsers(dest="tool", metavar="COMMAND", required=True)
-    modules = {}
-    for name, (module, help_text) in TOOLS.items():
-        mod = importlib.import_module(f".{module}", __package__)
+    # Only the chosen tool's module is imported: `live` should not wait for training's imports.
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    module = None
+    for name, (module_name, help_text) in TOOLS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("-v", "--verbose", action="store_true", help="more log output")
-        mod.add_arguments(p)
-        modules[name] = mod
+        if name == chosen:
+            module = importlib.import_module(f".{module_name}", __package__)
+            module.add_arguments(p)
     args = parser.parse_args(argv)
-    return _run(modules[args.tool], args)
+    assert module is not None
+    return _run(module, args)

@@ -1,0 +1,35 @@
+"""`rtdenoise live` from files, and the one-line errors of the live commands."""
+import numpy as np
+import soundfile as sf
+
+from conftest import voiced
+
+
+def test_live_from_a_file_in_bypass_gives_the_file_back_aligned(cli, tmp_path):
+    x = voiced(np.random.default_rng(0), 3.0, 140)            # 1 s at 48 kHz
+    sf.write(tmp_path / "in.wav", np.stack([x, 0.5 * x], 1), 48000)
+    r = cli("live", "--in-file", str(tmp_path / "in.wav"), "--out-file", str(tmp_path / "out.wav"), "-m", "tiny",
+            "--hop", "128", "--lookahead", "128", "--bypass", "--record", str(tmp_path / "rec"))
+    assert r.returncode == 0, r.stderr
+    y, rate = sf.read(tmp_path / "out.wav", dtype="float32")
+    assert rate == 48000 and y.shape == (len(x), 2)
+    mono = 0.75 * x                                            # the two channels mixed down
+    assert np.corrcoef(y[4800:-4800, 0], mono[4800:-4800])[0, 1] > 0.99
+    assert np.array_equal(y[:, 0], y[:, 1])
+    assert "latency" in r.stderr and "xruns" in r.stderr
+    assert sorted(p.name for p in (tmp_path / "rec").iterdir()) == ["input.wav", "noise.wav", "output.wav"]
+
+
+def test_live_refuses_a_framing_the_model_cannot_hold_in_one_line(cli, tmp_path):
+    sf.write(tmp_path / "in.wav", np.zeros(1600, np.float32), 16000)
+    r = cli("live", "--in-file", str(tmp_path / "in.wav"), "--out-file", str(tmp_path / "o.wav"), "-m", "tiny",
+            "--hop", "256", "--lookahead", "400")
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith("rtdenoise: error: look-ahead")
+    assert "Traceback" not in r.stderr
+
+
+def test_live_from_a_missing_or_broken_file_fails_in_one_line(cli, tmp_path):
+    (tmp_path / "bad.wav").write_bytes(b"RIFF nonsense")
+    for src in ("missing.wav", str(tmp_path / "bad.wav")):
+        r = cli("live", "--in-file", src, "--out-file", str(tmp_path / "o.wav"), "-m", "tiny")
+        assert r.returncode == 1 and "Traceback" not in r.stderr and "rtdenoise: error:" in r.stderr

@@ -1,0 +1,121 @@
+"""The live engine without a sound card: a file clock drives the same callback and inference code.
+
+Runs "as fast as possible" (deterministic: each block is processed as it arrives) or at real-time
+pace with the inference thread, as `rtdenoise live --in-file` does.
+"""
+import time
+
+import numpy as np
+import pytest
+
+from rtdenoise.live import LiveConfig, LiveEngine, run_file
+from rtdenoise.streaming import StreamConfig, enhance_like_stream
+
+CFG = StreamConfig(512, 128, 128)      # fits the tiny model's 512-sample window
+
+
+def identity(frames):
+    return frames
+
+
+def signal(seconds=1.0, rate=16000, channels=1, seed=0):
+    return (0.2 * np.random.default_rng(seed).standard_normal((int(seconds * rate), channels))).astype(np.float32)
+
+
+def test_bypassed_every_input_sample_comes_out_once_in_order_after_the_stated_latency(tiny_model):
+    engine = LiveEngine(tiny_model, 16000, stream=CFG)
+    engine.set_bypass(True)
+    x = signal()
+    y = run_file(engine, x)
+    L = engine.latency_samples
+    assert L == 128 + 128 + 320            # hop + look-ahead + 20 ms safety
+    assert np.array_equal(y[L:L + len(x)], x)
+    assert np.all(y[:L] == 0)
+
+
+def test_the_engine_gives_what_offline_enhancement_gives_with_the_same_framing(tiny_model):
+    engine = LiveEngine(tiny_model, 16000, stream=CFG)
+    x = signal(seed=1)
+    y = run_file(engine, x)[:, 0]
+    L = engine.latency_samples
+    np.testing.assert_allclose(y[L:L + len(x)], enhance_like_stream(tiny_model, x[:, 0], CFG), atol=1e-5)
+    assert engine.stats().xruns == 0
+
+
+def test_at_real_time_pace_the_thread_passes_every_sample_once_with_no_underrun():
+    engine = LiveEngine(identity, 16000, stream=CFG, config=LiveConfig(safety_ms=40))
+    x = signal(seconds=1.5, seed=2)
+    y = run_file(engine, x, realtime=True)[:, 0]
+    s = engine.stats()
+    assert s.output_underruns == 0 and s.input_overruns == 0, s.summary()
+    assert s.hops + s.late_hops >= len(x) // 128 and s.compute_p99_ms > 0
+    L = engine.latency_samples
+    np.testing.assert_allclose(y[L:L + len(x)], x[:, 0], atol=2e-5)
+
+
+def test_a_48k_stereo_device_is_mixed_down_resampled_and_copied_to_every_output_channel():
+    engine = LiveEngine(identity, 48000, in_channels=2, out_channels=2, stream=CFG)
+    spec = np.fft.rfft(np.random.default_rng(5).standard_normal(48000))
+    spec[np.fft.rfftfreq(48000, 1 / 48000) > 6000] = 0          # what a 16 kHz model can carry
+    mono = (0.1 * np.fft.irfft(spec, 48000)).astype(np.float32)
+    y = run_file(engine, np.stack([mono + 0.05, mono - 0.05], 1))   # channels differ; their mean is mono
+    assert y.shape[1] == 2 and np.array_equal(y[:, 0], y[:, 1])
+    corr = np.fft.irfft(np.fft.rfft(y[:, 0], 2 * len(y)) * np.conj(np.fft.rfft(mono, 2 * len(y))))
+    delay = int(np.argmax(corr[:len(y)]))
+    assert abs(delay - engine.latency_samples) <= 2                  # the resamplers' delay included
+    core = slice(4800, 43200)
+    err = y[delay:delay + 48000, 0][core] - mono[core]
+    assert 10 * np.log10(np.sum(mono[core] ** 2) / np.sum(err ** 2)) > 40     # through two resamplers
+
+
+def test_when_inference_falls_behind_it_crossfades_to_the_dry_input_without_gaps():
+    """A 'G' that takes 1.5 hops of time per hop: the engine must skip some hops (counted), and
+    what comes out is still the input, whole, since skipping means passing it dry."""
+    def slow_identity(frames):
+        time.sleep(0.012)                      # the hop is 8 ms
+        return frames
+    engine = LiveEngine(slow_identity, 16000, stream=CFG, config=LiveConfig(safety_ms=60))
+    x = signal(seconds=1.5, seed=3)
+    y = run_file(engine, x, realtime=True)[:, 0]
+    s = engine.stats()
+    assert s.late_hops > 10 and s.late_events > 0 and s.output_underruns == 0, s.summary()
+    L = engine.latency_samples
+    np.testing.assert_allclose(y[L:L + len(x)], x[:, 0], atol=1e-4)
+
+
+def test_the_hop_scheduler_skips_g_only_while_the_output_would_run_dry():
+    """Deterministic clock: the device captures and plays ten blocks while the inference side
+    is stalled, so the output has already used up its margin when inference resumes."""
+    engine = LiveEngine(identity, 16000, stream=CFG)
+    engine._compute_estimate = 0.004           # G's usual time per hop, as if measured: 4 ms
+    block = np.zeros((128, 1), np.float32)
+    out = np.zeros((128, 1), np.float32)
+    for _ in range(10):
+        engine.capture(block)
+        engine.playback(out)
+    assert engine.pump() == 10
+    s = engine.stats()
+    # Late while less than 6 ms (96 samples) of output is queued: only the first hop; its dry
+    # output queues 8 ms, enough for G to run the next one.
+    assert (s.late_hops, s.late_events, s.hops) == (1, 1, 9)
+    engine.capture(block)
+    engine.pump()
+    assert engine.stats().late_hops == 1 and engine.stats().hops == 10
+
+
+def test_controls_reach_the_stream_and_record_writes_aligned_files(tiny_model, tmp_path):
+    import soundfile as sf
+    engine = LiveEngine(tiny_model, 16000, stream=CFG, record=tmp_path / "rec")
+    engine.set_strength(0.5)
+    assert engine.strength == 0.5 and not engine.bypass
+    engine.set_attenuation_limit(6.0)
+    assert engine.strength == pytest.approx(1 - 10 ** (-6 / 20))
+    x = signal(seed=4)
+    run_file(engine, x)
+    i, o, n = (sf.read(tmp_path / "rec" / f"{k}.wav", dtype="float32")[0] for k in ("input", "output", "noise"))
+    assert len(i) == len(o) == len(n) >= len(x)
+    np.testing.assert_allclose(i - o, n, atol=1e-6)
+    A = CFG.lookahead
+    assert np.array_equal(i[A:A + len(x)], x[:, 0])        # input file lines up with output file
+    with pytest.raises(Exception, match="already exists"):
+        LiveEngine(tiny_model, 16000, stream=CFG, record=tmp_path / "rec")
