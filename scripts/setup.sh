@@ -9,4 +9,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
+# Live audio: sounddevice needs PortAudio (libportaudio2), the live tests a PipeWire server (see
+# scripts/virtual-audio.sh). Installed here as root, so a fresh CI machine runs the live tests.
+if command -v dpkg >/dev/null && [ -n "$(scripts/virtual-audio.sh missing)" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    scripts/virtual-audio.sh install
+  else
+    echo "note: live audio needs libportaudio2 (and PipeWire for the live tests): sudo scripts/virtual-audio.sh install" >&2
+  fi
+fi
 echo "rtdenoise is set up in $(pwd)/.venv: run .venv/bin/rtdenoise --help" >&2

@@ -91,3 +91,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 def cli(tiny_model_dir: Path):
     """``cli(*args)``: the command line with the tiny model reachable by name as ``tiny``."""
     return lambda *args, **kw: run_cli(*args, env={"RTDENOISE_MODELS": str(tiny_model_dir)}, **kw)
+
+
+@pytest.fixture(scope="session")
+def audio_server(tmp_path_factory: pytest.TempPathFactory):
+    """A private PipeWire server at 16 kHz with virtual microphones (see tests/audio_server.py):
+    devices ``mic_feed`` -> ``noisy_mic`` and ``denoised`` -> ``clean_mic``; open them only in
+    subprocesses started with ``audio_server.env``. CI installs PipeWire (scripts/setup.sh), so there
+    a missing server is a failure, not a skip."""
+    import audio_server as aud
+    yield from aud.serve(tmp_path_factory.mktemp("audio"))

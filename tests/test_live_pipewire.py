@@ -1,0 +1,121 @@
+"""`rtdenoise live` between virtual devices of a real PipeWire server.
+
+A known signal is played into the virtual microphone `noisy_mic`, the engine runs as a user runs
+it (a subprocess, `-i noisy_mic -o denoised`), and `clean_mic` (which hears `denoised`) is recorded.
+"""
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from audio_server import assert_delivered, find_offset
+
+from rtdenoise.streaming import enhance_like_stream
+
+HOP, LOOK = 128, 128       # fits the tiny model's 512-sample window
+
+
+@pytest.fixture
+def live(audio_server, tiny_model_dir):
+    """Start `rtdenoise live ARGS` on the virtual devices; stop it with Ctrl-C (SIGINT) on exit."""
+    procs = []
+
+    def start(*args, env=None):
+        env = {**audio_server.env, "RTDENOISE_MODELS": str(tiny_model_dir), **(env or {})}
+        p = subprocess.Popen([sys.executable, "-m", "rtdenoise", "live", "-i", "noisy_mic", "-o", "denoised",
+                              "--rate", "16000", "--in-channels", "1", "--out-channels", "1", "--stats-every", "0",
+                              "-m", "tiny", "--hop", str(HOP), "--lookahead", str(LOOK), *args],
+                             env=env, stderr=subprocess.PIPE, text=True)
+        procs.append(p)
+        lines = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:            # ready once it has said its latency
+            line = p.stderr.readline()
+            lines.append(line)
+            if "Hz; latency" in line or not line:
+                break
+        assert p.poll() is None, "".join(lines) + p.stderr.read()
+        p.started_log = "".join(lines)
+        return p
+
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+
+
+def stop(p):
+    p.send_signal(signal.SIGINT)
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == 0, err
+    return p.started_log + err
+
+
+def test_bypassed_every_sample_comes_out_exactly_once_in_order_with_no_xruns(audio_server, live):
+    x = (0.3 * np.random.default_rng(0).standard_normal(3 * 16000)).astype(np.float32)
+    p = live("--bypass")
+    y = audio_server.play_and_record(x, "clean_mic", seconds=5.0)
+    log = stop(p)
+    assert_delivered(y, x, atol=0.0)                   # bit for bit, once, in order, nothing else
+    assert re.search(r"late hops 0 in 0 events, xruns: device 0, input overrun 0 samples, output underrun 0", log), log
+
+
+def test_the_shipped_model_live_gives_what_offline_streaming_enhancement_gives(audio_server, live, tmp_path):
+    """What the engine read from the virtual microphone (its --record input), enhanced offline with
+    the same framing, is what it wrote (--record output), and that is what reached clean_mic."""
+    import soundfile as sf
+    from rtdenoise import load_model
+    from rtdenoise.streaming import default_stream_config
+    model = load_model(device="cpu")
+    cfg = default_stream_config(model.config.window)
+    rng = np.random.default_rng(1)
+    x = (0.05 * rng.standard_normal(2 * 16000) + 0.1 * np.sin(np.arange(32000) * 0.05)).astype(np.float32)
+    p = live("--model", "rtdenoise-small", "--hop", str(cfg.hop), "--lookahead", str(cfg.lookahead),
+             "--record", str(tmp_path / "rec"), env={"RTDENOISE_MODELS": ""})
+    y = audio_server.play_and_record(x, "clean_mic", seconds=4.0)
+    log = stop(p)
+    assert "late hops 0" in log, log
+    heard, _ = sf.read(tmp_path / "rec" / "input.wav", dtype="float32")
+    sent, _ = sf.read(tmp_path / "rec" / "output.wav", dtype="float32")
+    A = cfg.lookahead
+    offline = enhance_like_stream(model, heard[A:], cfg)
+    np.testing.assert_allclose(sent[A:], offline[:len(sent) - A], atol=1e-4)
+    start = find_offset(heard, x)                            # the played signal, as the engine heard it
+    assert np.array_equal(heard[start:start + len(x)], x)
+    part = sent[start:start + len(x)]                        # its enhancement, as the engine sent it
+    at = find_offset(y, part)
+    np.testing.assert_allclose(y[at:at + len(part)], part, atol=1e-6)
+
+
+def test_measured_latency_is_the_stated_latency_within_a_block(audio_server, live):
+    """The engine's capture-to-playback delay, measured as the offset between the same signal on
+    the virtual microphone it reads and the one its output reaches, recorded together."""
+    p = live("--bypass")
+    stated = float(re.search(r"Hz; latency (\d+) ms", p.started_log).group(1))
+    x = np.zeros(16000, np.float32)
+    x[::4000] = 0.5                                     # clicks every 250 ms
+    r = audio_server.python(f"""
+        import time, numpy as np, sounddevice as sd
+        rate, n = 16000, 3 * 16000
+        got = {{}}
+        streams = [sd.InputStream(device=d, samplerate=rate, channels=1, dtype='float32', blocksize=160, latency=0.04,
+                                  callback=lambda i, f, t, s, d=d: got.setdefault(d, []).append((t.inputBufferAdcTime, i[:, 0].copy())))
+                   for d in ("noisy_mic", "clean_mic")]
+        for s in streams: s.start()
+        time.sleep(0.5)
+        sd.play(np.array({x.tolist()}, np.float32), samplerate=rate, device="mic_feed", latency=0.04)
+        sd.wait(); time.sleep(1.0)
+        for s in streams: s.stop()
+        def onset(d):
+            for t, block in got[d]:
+                k = np.flatnonzero(np.abs(block) > 0.25)
+                if len(k): return t + k[0] / rate
+        print((onset("clean_mic") - onset("noisy_mic")) * 1000)
+    """)
+    stop(p)
+    assert r.returncode == 0, r.stderr
+    measured = float(r.stdout.strip().splitlines()[-1])
+    assert abs(measured - stated) <= 20, (measured, stated)     # 20 ms: one PipeWire quantum here
