@@ -152,6 +152,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help="write the summary and every example's scores as JSON")
     p.add_argument("--csv", metavar="FILE", help="write every example's scores as CSV")
     p.add_argument("--noisy-only", action="store_true", help="score only the noisy input (no model)")
+    p.add_argument("--live", action="store_true",
+                   help="also score the model as `rtdenoise live` runs it (hop --hop, default 512, look-ahead --lookahead)")
+    p.add_argument("--lookahead", type=int, default=None, help="with --live: look-ahead in samples (default 512)")
     add_model_flags(p)
 
 
@@ -169,6 +172,15 @@ def main(args: argparse.Namespace) -> int:
     if not args.noisy_only:
         model = load_model(args.model, args.device)
         systems[model.source.stem] = lambda x: enhance_16k(model, x, args.hop)[0]
+        if args.live:
+            from .streaming import StreamConfig, default_stream_config, enhance_like_stream
+            d = default_stream_config(model.config.window)
+            try:
+                cfg = StreamConfig(d.window, args.hop or d.hop, d.lookahead if args.lookahead is None else args.lookahead)
+            except ValueError as e:
+                raise RtDenoiseError(str(e)) from None
+            label = f"{model.source.stem} live ({1000 * cfg.latency / model.config.sample_rate:.0f} ms)"
+            systems[label] = lambda x: enhance_like_stream(model, x, cfg)
     rows = evaluate(examples, systems)
     summary = summarise(rows)
     print(table(summary))

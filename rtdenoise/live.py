@@ -10,7 +10,7 @@ Three parts, each with one job:
   converter, which keeps its state between blocks and, unlike soxr's stream, hands out output at a
   constant delay of a few milliseconds instead of in bursts up to 36 ms late), the :class:`~rtdenoise.streaming.StreamingDenoiser` with its filters
   and overlap, the recorders and the statistics. When the output would run dry before G could
-  finish a hop (the queued output is shorter than 1.5 times G's usual time), it skips G for that
+  finish a hop (the queued output is shorter than 1.2 times G's usual time), it skips G for that
   hop and the stream crossfades to the delayed dry input and back when it catches up: a late
   machine sounds like bypass, never like garbage or gaps.
 * The **output schedule** is counted in samples, not measured in time: the playback side plays
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -46,7 +47,9 @@ class LiveConfig:
 
     hop_ms: float | None = None
     lookahead_ms: float | None = None
-    safety_ms: float = 20.0          # output scheduled this far behind, to absorb compute jitter
+    # Output scheduled this far behind the input, to absorb compute jitter. None: at least 20 ms,
+    # and at least a block plus twice G's time per hop as measured at start, plus 4 ms.
+    safety_ms: float | None = None
     block_ms: float = 8.0            # audio callback block (PortAudio blocksize); divides the 32 ms hop
     ring_seconds: float = 2.0        # capacity of each ring
 
@@ -165,11 +168,11 @@ class LiveEngine:
         self.resampler_delay = _Resampler.round_trip_delay(self.rate, model_rate) if self.rate != model_rate else 0
         self._pending = np.zeros(0, np.float32)          # model-rate input not yet a whole hop
         self._hop_out = np.zeros(stream.hop, np.float32)
-        self.safety = ms(config.safety_ms)
-        self._max_out = self.safety + 2 * self.hop_device + 4 * self.block   # more than this: latency creeping up
-        self._start_at = self.hop_device + self.safety    # playback samples of silence before the stream
+        self._set_safety(ms(20.0 if config.safety_ms is None else config.safety_ms))
         self._played = {"out": 0, "noise": 0}
+        self._flowing = {"out": False, "noise": False}     # a real sample has been played: start-up is over
         self._capturing = True
+        self.realtime = True                              # False: a file as fast as possible (no clock, never late)
         self._was_late = False
         self._times = np.zeros(4096, np.float64)         # compute seconds of the most recent hops
         self._compute_estimate = 0.0                      # running mean of G's time per hop, seconds
@@ -183,6 +186,11 @@ class LiveEngine:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.error: BaseException | None = None
+
+    def _set_safety(self, samples: int) -> None:
+        self.safety = samples
+        self._max_out = self.safety + 2 * self.hop_device + 4 * self.block   # more than this: latency creeping up
+        self._start_at = self.hop_device + self.safety    # playback samples of silence before the stream
 
     @property
     def hop_device(self) -> int:
@@ -235,13 +243,14 @@ class LiveEngine:
         mono = scratch[:frames]
         lead = self._start_at - self._played[which]       # silence still due before the stream
         self._played[which] += frames
+        flowing = self._flowing[which] and self._capturing  # count underruns between start-up and stop
         if lead >= frames:
             mono.fill(0.0)
         elif lead > 0:
             mono[:lead] = 0.0
-            ring.read_into(mono[lead:])
+            self._flowing[which] = ring.read_into(mono[lead:], count_underrun=flowing) > 0 or flowing
         else:
-            ring.read_into(mono)
+            self._flowing[which] = ring.read_into(mono, count_underrun=flowing) > 0 or flowing
         outdata[:] = mono[:, None]
 
     def callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
@@ -266,7 +275,7 @@ class LiveEngine:
         H = self.stream.hop
         count = len(data) // H
         for k in range(count):
-            late = self.realtime and not final and self._slack() < 1.5 * self._compute_estimate
+            late = self.realtime and not final and self._slack() < 1.2 * self._compute_estimate
             if late and not self._was_late:
                 self._late_events += 1
             self._was_late = late
@@ -305,14 +314,16 @@ class LiveEngine:
         if self.ring_noise is not None and noise is not None:
             self.ring_noise.write(noise)
 
-    realtime = True      # False when a file is processed as fast as possible (no clocks to drift)
-
     def start(self) -> None:
         """Start the inference thread (after warming G up, so the first hop is not late)."""
         self.denoiser.warm_up()
         t0 = time.perf_counter()
-        self.denoiser.warm_up()
-        self._compute_estimate = time.perf_counter() - t0
+        for _ in range(3):
+            self.denoiser.warm_up()
+        self._compute_estimate = (time.perf_counter() - t0) / 3
+        if self.config.safety_ms is None:
+            need = self.block / self.rate + 2.0 * self._compute_estimate + 0.004
+            self._set_safety(max(self.safety, int(np.ceil(need * self.rate))))
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="rtdenoise-inference", daemon=True)
         self._thread.start()
@@ -333,7 +344,7 @@ class LiveEngine:
     def stop(self, drain_seconds: float = 0.0) -> None:
         """Stop capturing, push the rest through, wait up to ``drain_seconds`` for the output to
         play it, and stop the inference thread; closes recordings."""
-        self._capturing = False
+        self._capturing = False                            # from here the output runs dry on purpose
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
@@ -426,13 +437,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     io.add_argument("--record", metavar="DIR", help="write input.wav, output.wav and noise.wav (sample-aligned) here")
     t = p.add_argument_group("latency")
     t.add_argument("--lookahead", type=int, help="samples of future G sees, at 16 kHz (default 512: 32 ms)")
-    t.add_argument("--safety-ms", type=float, default=LiveConfig.safety_ms, help="output margin against compute jitter")
+    t.add_argument("--safety-ms", type=float, default=None,
+                   help="output margin against compute jitter (default: 20 ms, more for a slow model)")
     t.add_argument("--block-ms", type=float, default=LiveConfig.block_ms, help="audio callback block")
-    t.add_argument("--device-latency", default="high", help="PortAudio latency: low, high or seconds (default high)")
+    # 0.02 s, not PortAudio's 'high': on ALSA/PipeWire 'high' delivered blocks in pairs, 16 ms apart.
+    t.add_argument("--device-latency", default="0.02", help="PortAudio latency: low, high or seconds (default 0.02)")
     c = p.add_argument_group("controls")
     c.add_argument("--bypass", action="store_true", help="start bypassed (dry input, same latency)")
     c.add_argument("--strength", type=float, default=1.0, help="0 (dry) .. 1 (fully denoised)")
     c.add_argument("--atten-limit", type=float, metavar="DB", help="remove at most this many dB of noise")
+    t.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads for G (default 1: steadier under load than 2 on a 2-core machine)")
     c.add_argument("--stats-every", type=float, default=10.0, help="seconds between statistics lines (0: only at exit)")
     add_model_flags(p)   # --hop is the live hop here, in samples at 16 kHz (default 512: 32 ms)
 
@@ -441,6 +456,7 @@ def _engine(args: argparse.Namespace, rate: int, cin: int, cout: int, noise: boo
     import torch
     from .pretrained import load_model
     from .streaming import default_stream_config
+    torch.set_num_threads(max(1, args.threads))
     model = load_model(args.model, args.device)
     device = next(model.parameters()).device
     cfg = LiveConfig(safety_ms=args.safety_ms, block_ms=args.block_ms)
@@ -459,9 +475,8 @@ def _engine(args: argparse.Namespace, rate: int, cin: int, cout: int, noise: boo
     engine.set_strength(args.strength)
     if args.atten_limit is not None:
         engine.set_attenuation_limit(args.atten_limit)
-    log.info("model %s on %s; hop %d, look-ahead %d samples: algorithmic latency %.0f ms (+ %.0f ms safety)",
-             model.source.stem, backend, stream.hop, stream.lookahead, 1000 * stream.latency / engine.model_rate,
-             args.safety_ms)
+    log.info("model %s on %s; hop %d, look-ahead %d samples: algorithmic latency %.0f ms",
+             model.source.stem, backend, stream.hop, stream.lookahead, 1000 * stream.latency / engine.model_rate)
     return engine
 
 
@@ -481,7 +496,18 @@ def _run_files(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both end the session cleanly (streams stopped, recordings closed, the
+    virtual microphone removed). SIGINT is set explicitly: a process started in the background by
+    a shell inherits it ignored, and then Python would never raise KeyboardInterrupt."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(args: argparse.Namespace) -> int:
+    _stop_on_signals()
     if args.in_file:
         return _run_files(args)
     from . import devices
@@ -518,10 +544,10 @@ def main(args: argparse.Namespace) -> int:
         except sd.PortAudioError as e:
             raise devices.DeviceError(f"cannot open the audio devices: {e}") from None
         engine.device_latency = float(sum(stream.latency))
+        engine.start()                     # warms G up and sets the safety margin from its speed
         log.info("%s -> %s at %d Hz; latency %.0f ms (algorithmic %.0f + safety %.0f + devices %.0f)",
                  dev_in.name, dev_out.name, rate, engine.stats().latency_ms, engine.stats().algorithmic_latency_ms,
-                 args.safety_ms, 1000 * engine.device_latency)
-        engine.start()
+                 1000 * engine.safety / engine.rate, 1000 * engine.device_latency)
         stream.start()
         if noise_stream:
             noise_stream.start()

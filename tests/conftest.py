@@ -90,7 +90,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 @pytest.fixture
 def cli(tiny_model_dir: Path):
     """``cli(*args)``: the command line with the tiny model reachable by name as ``tiny``."""
-    return lambda *args, **kw: run_cli(*args, env={"RTDENOISE_MODELS": str(tiny_model_dir)}, **kw)
+    return lambda *args, env=None, **kw: run_cli(*args, env={"RTDENOISE_MODELS": str(tiny_model_dir), **(env or {})}, **kw)
 
 
 @pytest.fixture(scope="session")

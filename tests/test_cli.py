@@ -47,6 +47,15 @@ def test_enhance_a_folder_mirrors_its_layout_and_writes_the_noise(cli, tmp_path)
         np.testing.assert_allclose((x - y)[inside], n[inside], atol=2e-4)   # noise = input - output
 
 
+def test_enhance_reads_and_writes_ogg_at_48k(cli, tmp_path):
+    src = _wav(tmp_path / "in.ogg", voiced(np.random.default_rng(7), 1.0, 150)[:, None].repeat(2, 1), 48000)
+    r = cli("enhance", str(src), "-o", str(tmp_path / "out.ogg"), "-m", "tiny")
+    assert r.returncode == 0, r.stderr
+    info = sf.info(tmp_path / "out.ogg")
+    assert (info.format, info.samplerate, info.channels) == ("OGG", 48000, 2)
+    assert abs(info.frames - sf.info(src).frames) <= 1
+
+
 def test_main_py_is_the_same_command():
     import subprocess, sys
     r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"], capture_output=True, text=True)

@@ -33,3 +33,12 @@ def test_live_from_a_missing_or_broken_file_fails_in_one_line(cli, tmp_path):
     for src in ("missing.wav", str(tmp_path / "bad.wav")):
         r = cli("live", "--in-file", src, "--out-file", str(tmp_path / "o.wav"), "-m", "tiny")
         assert r.returncode == 1 and "Traceback" not in r.stderr and "rtdenoise: error:" in r.stderr
+
+
+def test_without_an_audio_server_live_and_devices_say_what_to_start(cli, tmp_path):
+    env = {"ALSA_CONFIG_PATH": "", "XDG_RUNTIME_DIR": str(tmp_path), "PULSE_SERVER": f"unix:{tmp_path}/none"}
+    for args in (("devices",), ("live", "-m", "tiny")):
+        r = cli(*args, env=env)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+        last = r.stderr.strip().splitlines()[-1]
+        assert last.startswith("rtdenoise: error:") and ("audio server" in last or "PortAudio" in last), last

@@ -119,3 +119,33 @@ def test_measured_latency_is_the_stated_latency_within_a_block(audio_server, liv
     assert r.returncode == 0, r.stderr
     measured = float(r.stdout.strip().splitlines()[-1])
     assert abs(measured - stated) <= 20, (measured, stated)     # 20 ms: one PipeWire quantum here
+
+
+def test_a_device_that_does_not_exist_is_one_line_that_lists_the_devices(audio_server, tiny_model_dir):
+    r = subprocess.run([sys.executable, "-m", "rtdenoise", "live", "-i", "no-such-mic", "-m", "tiny"],
+                       env={**audio_server.env, "RTDENOISE_MODELS": str(tiny_model_dir)}, capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert "no input device matches 'no-such-mic'" in last and "noisy_mic" in last, last
+
+
+def test_when_the_audio_server_goes_away_live_stops_with_a_message(tiny_model_dir, tmp_path):
+    import audio_server as aud
+    server = aud.start(tmp_path / "own", 16000)         # its own server: this test stops it
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "rtdenoise", "live", "-i", "noisy_mic", "-o", "denoised",
+                              "--rate", "16000", "--in-channels", "1", "--out-channels", "1", "-m", "tiny",
+                              "--hop", str(HOP), "--lookahead", str(LOOK)],
+                             env={**server.env, "RTDENOISE_MODELS": str(tiny_model_dir)}, stderr=subprocess.PIPE, text=True)
+        line = ""
+        while "Hz; latency" not in line:
+            line = p.stderr.readline()
+            assert line, "rtdenoise live did not start"
+        aud.stop(server)
+        err = p.stderr.read()
+        assert p.wait(timeout=60) == 1, err
+        assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("rtdenoise: error:"), err
+    finally:
+        aud.stop(server)
+        if p.poll() is None:
+            p.kill()
