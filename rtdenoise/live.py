@@ -255,7 +255,7 @@ class LiveEngine:
 
     def callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         """PortAudio duplex callback."""
-        if status:
+        if status and self._flowing["out"] and self._capturing:   # flags while priming are start-up
             self.device_xruns += 1
         self.capture(indata)
         self.playback(outdata)
