@@ -68,6 +68,7 @@ class Stats:
     output_underruns: int = 0        # samples the output wanted but did not get (after start)
     device_xruns: int = 0            # blocks PortAudio flagged (input overflow, output underflow)
     dropped_hops: int = 0            # output hops shed because the output ring ran too full
+    nonfinite_samples: int = 0       # NaN/Inf input samples, replaced by silence
     algorithmic_latency_ms: float = 0.0
     latency_ms: float = 0.0          # algorithmic + safety + device latencies
     backend: str = "cpu"
@@ -81,7 +82,8 @@ class Stats:
                 f"real-time factor {self.real_time_factor:.2f}, latency {self.latency_ms:.0f} ms "
                 f"(algorithmic {self.algorithmic_latency_ms:.0f}), late hops {self.late_hops} in {self.late_events} events, "
                 f"xruns: device {self.device_xruns}, input overrun {self.input_overruns} samples, "
-                f"output underrun {self.output_underruns} samples, dropped hops {self.dropped_hops}")
+                f"output underrun {self.output_underruns} samples, dropped hops {self.dropped_hops}"
+                + (f", NaN/Inf input samples {self.nonfinite_samples}" if self.nonfinite_samples else ""))
 
 
 class _Resampler:
@@ -179,6 +181,7 @@ class LiveEngine:
         self._hops = 0
         self._late_events = 0
         self._dropped = 0
+        self._nonfinite = 0
         self.device_xruns = 0
         self.device_latency = 0.0                         # seconds, in + out, as PortAudio reports
         self.backend = backend
@@ -266,6 +269,10 @@ class LiveEngine:
         silence through so that every captured sample reaches the output."""
         avail = self.ring_in.available()
         x = self.ring_in.read(avail)
+        bad = ~np.isfinite(x)
+        if bad.any():                  # one NaN would stay in the filters' state for good: make it silence
+            self._nonfinite += int(bad.sum())
+            x[bad] = 0.0
         if self._resample_in is not None:
             x = self._resample_in(x, final)
         if final:
@@ -371,7 +378,8 @@ class LiveEngine:
             compute_p99_ms=1000 * float(np.percentile(t, 99)), real_time_factor=float(t.mean() / hop_s),
             late_hops=self.denoiser.late_hops, late_events=self._late_events,
             input_overruns=self.ring_in.overruns, output_underruns=self.ring_out.underruns,
-            device_xruns=self.device_xruns, dropped_hops=self._dropped, algorithmic_latency_ms=algo,
+            device_xruns=self.device_xruns, dropped_hops=self._dropped, nonfinite_samples=self._nonfinite,
+            algorithmic_latency_ms=algo,
             latency_ms=1000 * (self.latency_samples / self.rate + self.device_latency), backend=self.backend)
 
     @property

@@ -119,3 +119,12 @@ def test_controls_reach_the_stream_and_record_writes_aligned_files(tiny_model, t
     assert np.array_equal(i[A:A + len(x)], x[:, 0])        # input file lines up with output file
     with pytest.raises(Exception, match="already exists"):
         LiveEngine(tiny_model, 16000, stream=CFG, record=tmp_path / "rec")
+
+
+def test_nan_or_inf_from_the_device_becomes_counted_silence_not_a_stream_of_nan(tiny_model):
+    engine = LiveEngine(tiny_model, 16000, stream=CFG)
+    x = signal(seed=6)
+    x[1000:1010] = np.nan
+    x[2000] = np.inf
+    y = run_file(engine, x)
+    assert np.all(np.isfinite(y)) and engine.stats().nonfinite_samples == 11
