@@ -153,13 +153,18 @@ def test_when_the_audio_server_goes_away_live_stops_with_a_message(tiny_model_di
 
 def test_live_virtual_mic_carries_the_output_to_other_programs_and_goes_away_on_exit(audio_server, live, tmp_path):
     """`rtdenoise live --virtual-mic`: a PulseAudio client (parecord, as a call app would) records
-    the microphone it creates and hears the input, bypassed bit for bit; Ctrl-C removes it."""
+    the microphone it creates and hears the input, bypassed bit for bit; Ctrl-C removes it.
+
+    parecord asks for 100 ms of buffering, as recorders and call apps commonly do. At 20 ms it pulls
+    the PipeWire graph down to an 8 ms quantum, and on this 2-core machine running the whole suite
+    a cycle is then occasionally missed (a block of zeros on the microphone, sometimes a device
+    xrun in the engine): a property of the graph under load, not of what the engine delivers."""
     x = (0.3 * np.random.default_rng(4).standard_normal(16000)).astype(np.float32)
     p = live("--virtual-mic", "--bypass")
     assert "rtdenoise_mic" in audio_server.pactl("list", "short", "sources")
     raw = tmp_path / "mic.raw"
     rec = subprocess.Popen(["parecord", "--raw", "--device=rtdenoise_mic", "--format=float32le", "--rate=16000",
-                            "--channels=1", "--latency-msec=20", str(raw)], env=audio_server.env)
+                            "--channels=1", "--latency-msec=100", str(raw)], env=audio_server.env)
     try:
         time.sleep(0.5)
         audio_server.play_and_record(np.concatenate([x, np.zeros(8000, np.float32)]), "noisy_mic", seconds=2.5)
@@ -167,6 +172,9 @@ def test_live_virtual_mic_carries_the_output_to_other_programs_and_goes_away_on_
     finally:
         rec.send_signal(signal.SIGINT)
         rec.wait(timeout=10)
-    stop(p)
-    assert_delivered(np.fromfile(raw, np.float32), x, atol=0.0)
+    log = stop(p)
+    try:
+        assert_delivered(np.fromfile(raw, np.float32), x, atol=0.0)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nengine log:\n{log}") from None
     assert "rtdenoise_mic" not in audio_server.pactl("list", "short", "sources")
