@@ -31,7 +31,11 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("-m", "--model", default=None,
                    help="model name (in models/) or path to its .json/.safetensors; default: the shipped default")
-    g.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
+    g.add_argument("--backend", default="auto", choices=("auto", "cuda", "onnx", "torch"),
+                   help="how G runs: cuda (GPU, CUDA graph), onnx (ONNX Runtime, CPU), torch (eager); "
+                        "default: cuda if there is a GPU, else onnx")
+    g.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"), help="cuda backend only")
+    g.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: the backend's)")
     g.add_argument("--hop", type=int, default=None,
                    help="samples between overlapping windows (default: a quarter window)")
 

@@ -17,15 +17,14 @@ from typing import Callable
 
 import numpy as np
 import soundfile as sf
-import torch
 from tqdm import tqdm
 
+from . import backends
 from .audio import AUDIO_SUFFIXES, check_audio, read_audio, resample, write_audio
 from .cli import add_model_flags
 from .emphasis import deemphasis, preemphasis
 from .errors import AudioError, RtDenoiseError
 from .model import NoiseCanceler
-from .pretrained import load_model
 
 log = logging.getLogger(__name__)
 
@@ -73,30 +72,21 @@ def overlap_add(x: np.ndarray, window: int, hop: int, fn: WindowFn, batch: int =
     return np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
 
 
-def generator_fn(model: NoiseCanceler) -> WindowFn:
-    """Wrap the generator as a numpy window function on its own device, in inference mode."""
-    device = next(model.parameters()).device
-
-    def run(frames: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            y = model(torch.from_numpy(frames).to(device).unsqueeze(1))
-        return y.squeeze(1).float().cpu().numpy()
-    return run
-
-
 def enhance_16k(model: NoiseCanceler, x: np.ndarray, hop: int | None = None, batch: int = 16,
-                progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """Enhance rows of 16 kHz audio ([rows, n] or [n]), pre-emphasis to de-emphasis."""
+                progress: Callable[[int], None] | None = None, backend: "str | backends.Backend | None" = "auto") -> np.ndarray:
+    """Enhance rows of 16 kHz audio ([rows, n] or [n]), pre-emphasis to de-emphasis, on ``backend``
+    (see :mod:`rtdenoise.backends`)."""
     cfg = model.config
     x = np.atleast_2d(np.asarray(x, np.float32))
     pre, _ = preemphasis(x, cfg.preemphasis)
-    y = overlap_add(pre, cfg.window, hop or default_hop(cfg.window), generator_fn(model), batch, progress)
+    fn = backends.for_model(model, backend).fn
+    y = overlap_add(pre, cfg.window, hop or default_hop(cfg.window), fn, batch, progress)
     out, _ = deemphasis(y, cfg.preemphasis)
     return out
 
 
 def enhance(model: NoiseCanceler, audio: np.ndarray, sample_rate: int, hop: int | None = None,
-            progress: Callable[[int], None] | None = None) -> np.ndarray:
+            progress: Callable[[int], None] | None = None, backend: "str | backends.Backend | None" = "auto") -> np.ndarray:
     """Denoise ``audio`` ([frames] or [frames, channels], any rate) and return it in the same shape
     and rate. Channels are enhanced independently; other rates go through soxr to 16 kHz and back."""
     audio = np.asarray(audio, np.float32)
@@ -104,7 +94,7 @@ def enhance(model: NoiseCanceler, audio: np.ndarray, sample_rate: int, hop: int 
     mono = audio.ndim == 1
     frames = audio[:, None] if mono else audio
     x = resample(frames, sample_rate, model.config.sample_rate).T          # [channels, n16]
-    y = enhance_16k(model, x, hop, progress=progress).T
+    y = enhance_16k(model, x, hop, progress=progress, backend=backend).T
     y = resample(y, model.config.sample_rate, sample_rate)
     y = _fit(y, len(frames))
     return y[:, 0] if mono else y
@@ -176,7 +166,7 @@ def main(args: argparse.Namespace) -> int:
     plan = plan_outputs(args.inputs, args.output)
     noise_plan = plan_outputs(args.inputs, args.noise_out) if args.noise_out else []
     _check_plan(plan + noise_plan, args.force)
-    model = load_model(args.model, args.device)
+    model, backend = backends.load(args.model, args.backend, args.device, precision=args.precision)
     total = 0
     for src, _ in plan:
         try:
@@ -190,7 +180,7 @@ def main(args: argparse.Namespace) -> int:
             try:
                 audio, rate = read_audio(src)
                 # Clip once here, so that output + noise = input holds for the files as written.
-                clean = np.clip(enhance(model, audio, rate, args.hop, progress=bar.update), -1.0, 1.0)
+                clean = np.clip(enhance(model, audio, rate, args.hop, progress=bar.update, backend=backend), -1.0, 1.0)
                 write_audio(dst, clean, rate)
                 if noise_plan:
                     write_audio(noise_plan[i][1], audio - clean, rate)

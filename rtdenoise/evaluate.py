@@ -18,13 +18,13 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from . import backends
 from .audio import AUDIO_SUFFIXES, read_audio, resample
 from .cli import add_model_flags
 from .config import SAMPLE_RATE
 from .data import Corpus, Example, default_data_dir, validation_set
 from .enhance import enhance_16k
 from .errors import AudioError, RtDenoiseError
-from .pretrained import load_model
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +170,8 @@ def main(args: argparse.Namespace) -> int:
         examples = validation_set(corpus=corpus, count=args.count, seconds=args.seconds)
     systems: dict[str, Enhancer] = {}
     if not args.noisy_only:
-        model = load_model(args.model, args.device)
-        systems[model.source.stem] = lambda x: enhance_16k(model, x, args.hop)[0]
+        model, backend = backends.load(args.model, args.backend, args.device, precision=args.precision)
+        systems[model.source.stem] = lambda x: enhance_16k(model, x, args.hop, backend=backend)[0]
         if args.live:
             from .streaming import StreamConfig, default_stream_config, enhance_like_stream
             d = default_stream_config(model.config.window)
@@ -180,7 +180,7 @@ def main(args: argparse.Namespace) -> int:
             except ValueError as e:
                 raise RtDenoiseError(str(e)) from None
             label = f"{model.source.stem} live ({1000 * cfg.latency / model.config.sample_rate:.0f} ms)"
-            systems[label] = lambda x: enhance_like_stream(model, x, cfg)
+            systems[label] = lambda x: enhance_like_stream(model, x, cfg, backend=backend)
     rows = evaluate(examples, systems)
     summary = summarise(rows)
     print(table(summary))

@@ -15,6 +15,7 @@ import torch
 
 from .config import PRESETS, preset
 from .model import NoiseCanceler, count_parameters
+from .backends import Backend
 from .streaming import StreamConfig, StreamingDenoiser, default_stream_config
 
 
@@ -39,10 +40,11 @@ HEADER = ("| preset | G params | window | hop | look-ahead | backend | p50 ms | 
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 
 
-def time_hops(model: NoiseCanceler, stream: StreamConfig | None = None, hops: int = 200, name: str = "") -> HopTiming:
+def time_hops(model: NoiseCanceler, stream: StreamConfig | None = None, hops: int = 200, name: str = "",
+              backend: str | Backend | None = "auto") -> HopTiming:
     """Median and 99th percentile compute per hop over ``hops`` hops of noise input."""
     stream = stream or default_stream_config(model.config.window)
-    den = StreamingDenoiser(model, stream)
+    den = StreamingDenoiser(model, stream, backend=backend)
     den.warm_up()
     x = (0.05 * np.random.default_rng(0).standard_normal(stream.hop)).astype(np.float32)
     out = np.empty(stream.hop, np.float32)
@@ -53,11 +55,9 @@ def time_hops(model: NoiseCanceler, stream: StreamConfig | None = None, hops: in
         t0 = time.perf_counter()
         den.process_hop(x, out)
         times[i] = time.perf_counter() - t0
-    device = next(model.parameters()).device
-    backend = "cuda" if device.type == "cuda" else f"torch cpu, {torch.get_num_threads()} threads"
     p50, p99 = np.percentile(times, [50, 99]) * 1000
     return HopTiming(name or "model", count_parameters(model) / 1e6, stream.window, stream.hop, stream.lookahead,
-                     backend, float(p50), float(p99), float(times.mean() / (stream.hop / 16000)))
+                     den.backend.label, float(p50), float(p99), float(times.mean() / (stream.hop / 16000)))
 
 
 def random_model(name: str, device: str = "cpu") -> NoiseCanceler:

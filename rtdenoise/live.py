@@ -29,13 +29,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from .errors import RtDenoiseError
 from .ring import SampleRing
 from .streaming import StreamConfig, StreamingDenoiser
+
+if TYPE_CHECKING:
+    from .backends import Backend
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,30 @@ class Recorder:
             f.close()
 
 
+class Scope:
+    """What a monitor (the GUI) sees: the engine's input and output at the model's rate, aligned
+    sample for sample, handed over through rings so the inference thread never waits for a reader.
+
+    The inference thread writes every hop; one reader thread calls :meth:`read` for what arrived
+    since its last call (the removed noise is ``input - output``). A reader that falls behind by
+    more than ``seconds`` misses what did not fit (both rings alike, so they stay aligned); the
+    engine never waits for it."""
+
+    def __init__(self, seconds: float, rate: int) -> None:
+        self.rate = rate
+        self._dry = SampleRing(int(seconds * rate))
+        self._out = SampleRing(int(seconds * rate))
+
+    def write(self, dry: np.ndarray, out: np.ndarray) -> None:
+        self._dry.write(dry)
+        self._out.write(out)
+
+    def read(self) -> tuple[np.ndarray, np.ndarray]:
+        """(input, output) samples written since the last call, equal lengths."""
+        n = min(self._dry.available(), self._out.available())
+        return self._dry.read(n), self._out.read(n)
+
+
 class LiveEngine:
     """Real-time denoising between a capture and a playback at ``rate`` (any device rate).
 
@@ -142,7 +169,7 @@ class LiveEngine:
     def __init__(self, model: Any, rate: int, in_channels: int = 1, out_channels: int = 1,
                  config: LiveConfig | None = None, stream: StreamConfig | None = None,
                  record: Path | None = None, noise_output: bool = False, model_rate: int = 16000,
-                 preemphasis: float | None = None, backend: str = "cpu") -> None:
+                 preemphasis: float | None = None, backend: "str | Backend | None" = "auto") -> None:
         from .streaming import default_stream_config
         self.config = config = config or LiveConfig()
         window = model.config.window if hasattr(model, "config") else None
@@ -151,7 +178,7 @@ class LiveEngine:
                 raise ValueError("a window function needs an explicit StreamConfig")
             stream = default_stream_config(window, model_rate, config.hop_ms, config.lookahead_ms)
         self.stream = stream
-        self.denoiser = StreamingDenoiser(model, stream, preemphasis)
+        self.denoiser = StreamingDenoiser(model, stream, preemphasis, backend=backend)
         self.rate, self.model_rate = int(rate), int(model_rate)
         self.in_channels, self.out_channels = in_channels, out_channels
         ms = lambda t: int(round(t * self.rate / 1000))
@@ -184,8 +211,9 @@ class LiveEngine:
         self._nonfinite = 0
         self.device_xruns = 0
         self.device_latency = 0.0                         # seconds, in + out, as PortAudio reports
-        self.backend = backend
+        self.backend = self.denoiser.backend.label
         self.recorder = Recorder(record, model_rate) if record else None
+        self.scope: Scope | None = None                   # set by a monitor before start(): see Scope
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.error: BaseException | None = None
@@ -299,6 +327,8 @@ class LiveEngine:
             noise = dry - self._hop_out if (self.ring_noise is not None or self.recorder) else None
             if self.recorder:
                 self.recorder.write(dry, self._hop_out)
+            if self.scope is not None:
+                self.scope.write(dry, self._hop_out)
             last = final and k == count - 1
             out = self._hop_out if self._resample_out is None else self._resample_out(self._hop_out, last)
             if noise is not None and self._resample_noise is not None:
@@ -460,31 +490,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_flags(p)   # --hop is the live hop here, in samples at 16 kHz (default 512: 32 ms)
 
 
-def _engine(args: argparse.Namespace, rate: int, cin: int, cout: int, noise: bool = False) -> LiveEngine:
+def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, model: str | None = None,
+                 backend: str | None = "auto", device: str | None = None, precision: str = "fp32",
+                 threads: int = 1, hop: int | None = None, lookahead: int | None = None,
+                 safety_ms: float | None = None, block_ms: float = LiveConfig.block_ms,
+                 record: Path | None = None, noise_output: bool = False) -> LiveEngine:
+    """A :class:`LiveEngine` for a model by name, with the command's defaults: what ``rtdenoise live``
+    and the GUI both start. ``hop`` and ``lookahead`` are in samples at the model's rate."""
     import torch
-    from .pretrained import load_model
+    from . import backends
     from .streaming import default_stream_config
-    torch.set_num_threads(max(1, args.threads))
-    model = load_model(args.model, args.device)
-    device = next(model.parameters()).device
-    cfg = LiveConfig(safety_ms=args.safety_ms, block_ms=args.block_ms)
-    stream = default_stream_config(model.config.window)
+    torch.set_num_threads(max(1, threads))
+    net, chosen = backends.load(model, backend, device, threads=threads, precision=precision)
+    d = default_stream_config(net.config.window)
     try:
-        stream = StreamConfig(stream.window, args.hop or stream.hop,
-                              stream.lookahead if args.lookahead is None else args.lookahead)
+        stream = StreamConfig(d.window, hop or d.hop, d.lookahead if lookahead is None else lookahead)
     except ValueError as e:
         raise RtDenoiseError(str(e)) from None
-    backend = "cuda" if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
-    engine = LiveEngine(model, rate, cin, cout, cfg, stream, Path(args.record) if args.record else None,
-                        noise_output=noise, model_rate=model.config.sample_rate, backend=backend)
+    engine = LiveEngine(net, rate, in_channels, out_channels, LiveConfig(safety_ms=safety_ms, block_ms=block_ms),
+                        stream, record, noise_output=noise_output, model_rate=net.config.sample_rate, backend=chosen)
+    log.info("model %s on %s; hop %d, look-ahead %d samples: algorithmic latency %.0f ms",
+             net.source.stem, chosen.label, stream.hop, stream.lookahead, 1000 * stream.latency / engine.model_rate)
+    return engine
+
+
+def _engine(args: argparse.Namespace, rate: int, cin: int, cout: int, noise: bool = False) -> LiveEngine:
+    engine = build_engine(rate, cin, cout, model=args.model, backend=args.backend, device=args.device,
+                          precision=args.precision, threads=args.threads, hop=args.hop, lookahead=args.lookahead,
+                          safety_ms=args.safety_ms, block_ms=args.block_ms,
+                          record=Path(args.record) if args.record else None, noise_output=noise)
     engine.set_bypass(args.bypass)
     if not 0.0 <= args.strength <= 1.0:
         raise RtDenoiseError("--strength must be between 0 and 1")
     engine.set_strength(args.strength)
     if args.atten_limit is not None:
         engine.set_attenuation_limit(args.atten_limit)
-    log.info("model %s on %s; hop %d, look-ahead %d samples: algorithmic latency %.0f ms",
-             model.source.stem, backend, stream.hop, stream.lookahead, 1000 * stream.latency / engine.model_rate)
     return engine
 
 

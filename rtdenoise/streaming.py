@@ -31,7 +31,8 @@ from typing import Callable
 import numpy as np
 
 from .emphasis import deemphasis, preemphasis
-from .enhance import generator_fn, overlap_add
+from . import backends
+from .enhance import overlap_add
 from .model import NoiseCanceler
 
 WindowFn = Callable[[np.ndarray], np.ndarray]
@@ -97,7 +98,7 @@ class StreamingDenoiser:
     """
 
     def __init__(self, model: NoiseCanceler | WindowFn, config: StreamConfig | None = None,
-                 preemphasis_coef: float | None = None) -> None:
+                 preemphasis_coef: float | None = None, backend: "str | backends.Backend | None" = "auto") -> None:
         if config is None:
             if not isinstance(model, NoiseCanceler):
                 raise ValueError("a window function needs an explicit StreamConfig")
@@ -105,9 +106,11 @@ class StreamingDenoiser:
         if isinstance(model, NoiseCanceler):
             if config.window != model.config.window:
                 raise ValueError(f"stream window {config.window} differs from the model's {model.config.window}")
-            self._g = generator_fn(model)
+            self.backend = backends.for_model(model, backend)
+            self._g = self.backend.fn
             coef = model.config.preemphasis if preemphasis_coef is None else preemphasis_coef
         else:
+            self.backend = backends.for_model(model)
             self._g = model
             coef = 0.95 if preemphasis_coef is None else preemphasis_coef
         self.config = config
@@ -223,13 +226,14 @@ class StreamingDenoiser:
 
 
 def enhance_like_stream(model: NoiseCanceler | WindowFn, x: np.ndarray, config: StreamConfig,
-                        preemphasis_coef: float = 0.95, batch: int = 16) -> np.ndarray:
+                        preemphasis_coef: float = 0.95, batch: int = 16,
+                        backend: "str | backends.Backend | None" = "auto") -> np.ndarray:
     """Offline, batched: what :class:`StreamingDenoiser` emits for ``x`` (16 kHz mono), aligned to
     ``x`` (so without the stream's delay). Used to check the stream and to score quality at a
     given latency without running in real time."""
     if isinstance(model, NoiseCanceler):
         preemphasis_coef = model.config.preemphasis
-        model = generator_fn(model)
+        model = backends.for_model(model, backend).fn
     x = np.asarray(x, np.float32).ravel()
     W, H, A = config.window, config.hop, config.lookahead
     # The stream's first window ends at input sample H-1, after W-H samples of silent history; its

@@ -276,7 +276,7 @@ class Trainer:
         if self.rank != 0 or not self.valid:
             return {}
         g = _bare(self.nets.g).eval()
-        rows = [score(ex.clean, enhance_16k(g, ex.noisy)[0]) for ex in self.valid]
+        rows = [score(ex.clean, enhance_16k(g, ex.noisy, backend="torch")[0]) for ex in self.valid]
         g.train()
         val = {f"val_{k}": float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
         log.info("step %d validation: PESQ %.3f STOI %.4f SI-SDR %.2f dB", self.step, val["val_pesq"],

@@ -30,16 +30,16 @@ sys.path.insert(0, str(ROOT))
 
 
 def compute_table() -> list[str]:
-    import torch
-    from rtdenoise import load_model
+    from rtdenoise import backends, load_model
     from rtdenoise.hop_timing import HEADER, presets, random_model, time_hops
     rows = [HEADER]
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    for device in devices:
+    for backend in backends.available():
+        device = backends.model_device(backend)
         shipped = load_model(device=device)
-        rows.append(time_hops(shipped, name=f"{shipped.source.stem} (shipped)").row())
+        rows.append(time_hops(shipped, name=f"{shipped.source.stem} (shipped)", backend=backend).row())
         for name in presets():
-            rows.append(time_hops(random_model(name, device), name=name, hops=100 if name == "seed" else 300).row())
+            rows.append(time_hops(random_model(name, device), name=name, hops=100 if name == "seed" else 300,
+                                  backend=backend).row())
     return rows
 
 

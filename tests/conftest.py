@@ -36,6 +36,14 @@ def voiced(rng: np.random.Generator, seconds: float, f0: float) -> np.ndarray:
     return (0.1 * x * envelope).astype(np.float32)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Exported ONNX graphs go to a folder of this run, not the user's cache (subprocesses inherit it)."""
+    d = tmp_path_factory.mktemp("cache")
+    os.environ["RTDENOISE_CACHE"] = str(d)
+    return d
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder holding ``tiny`` (random weights, tiny preset), for fast end-to-end runs."""
