@@ -108,10 +108,10 @@ def build(model: NoiseCanceler, name: str | None = "auto", threads: int | None =
     if name == "torch":
         device = next(model.parameters()).device
         return Backend("torch", torch_fn(model), f"torch {device.type}"
-                       + (f" ({torch.get_num_threads()} threads)" if device.type == "cpu" else ""))
+                       + (f" ({_threads(torch.get_num_threads())})" if device.type == "cpu" else ""))
     if name == "onnx":
         threads = threads or torch.get_num_threads()
-        return Backend("onnx", onnx_fn(model, threads), f"onnx ({threads} thread{'s' if threads > 1 else ''})")
+        return Backend("onnx", onnx_fn(model, threads), f"onnx ({_threads(threads)})")
     return Backend("cuda", cuda_fn(model, PRECISIONS[precision]), f"cuda {precision} ({torch.cuda.get_device_name()})")
 
 
@@ -152,6 +152,10 @@ def load(model: str | None = None, backend: str | None = "auto", device: str | N
     chosen = for_model(net, name, threads, precision)
     log.info("backend: %s", chosen.label)
     return net, chosen
+
+
+def _threads(n: int) -> str:
+    return f"{n} thread{'s' if n > 1 else ''}"
 
 
 # --- torch ----------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ TOOLS = {
     "demo": ("demo", "make noisy speech with no data files, denoise it, write WAVs, a spectrogram and metrics"),
     "enhance": ("enhance", "denoise audio files or folders"),
     "eval": ("evaluate", "PESQ, STOI and SI-SDR of the noisy input and a model on validation mixtures or pairs"),
+    "bench": ("bench", "rtdenoise and its peers (RNNoise, DeepFilterNet3, spectral gating): quality and speed, one run"),
     "train": ("train", "train the GAN (G, CD, ND) on speech and noise recordings"),
 }
 
