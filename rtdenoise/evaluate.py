@@ -154,7 +154,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noisy-only", action="store_true", help="score only the noisy input (no model)")
     p.add_argument("--live", action="store_true",
                    help="also score the model as `rtdenoise live` runs it (hop --hop, default 512, look-ahead --lookahead)")
-    p.add_argument("--lookahead", type=int, default=None, help="with --live: look-ahead in samples (default 512)")
+    p.add_argument("--lookahead", type=int, nargs="+", default=None,
+                   help="with --live: look-ahead in samples (default 512); several values score each")
     add_model_flags(p)
 
 
@@ -175,12 +176,15 @@ def main(args: argparse.Namespace) -> int:
         if args.live:
             from .streaming import StreamConfig, default_stream_config, enhance_like_stream
             d = default_stream_config(model.config.window)
-            try:
-                cfg = StreamConfig(d.window, args.hop or d.hop, d.lookahead if args.lookahead is None else args.lookahead)
-            except ValueError as e:
-                raise RtDenoiseError(str(e)) from None
-            label = f"{model.source.stem} live ({1000 * cfg.latency / model.config.sample_rate:.0f} ms)"
-            systems[label] = lambda x: enhance_like_stream(model, x, cfg, backend=backend)
+            for look in args.lookahead or [d.lookahead]:
+                try:
+                    cfg = StreamConfig(d.window, args.hop or d.hop, look)
+                except ValueError as e:
+                    raise RtDenoiseError(str(e)) from None
+                rate = model.config.sample_rate
+                label = (f"{model.source.stem} live ({1000 * cfg.latency / rate:.0f} ms: "
+                         f"look-ahead {1000 * look / rate:.0f})")
+                systems[label] = lambda x, cfg=cfg: enhance_like_stream(model, x, cfg, backend=backend)
     rows = evaluate(examples, systems)
     summary = summarise(rows)
     print(table(summary))

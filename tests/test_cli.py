@@ -137,6 +137,18 @@ def test_eval_on_a_folder_of_pairs_prints_a_table_and_writes_json(cli, tmp_path)
     assert abs(noisy["si_sdr"] - np.mean(expected)) < 0.1 and 0 < noisy["stoi"] <= 1
 
 
+def test_eval_live_scores_each_look_ahead_as_the_stream_runs_it(cli, tiny_data, tmp_path):
+    import json
+    r = cli("eval", "--data", str(tiny_data), "--count", "2", "--seconds", "1", "-m", "tiny", "--live",
+            "--hop", "128", "--lookahead", "0", "128", "--json", str(tmp_path / "r.json"))
+    assert r.returncode == 0, r.stderr
+    live = {e["system"]: e for e in json.loads((tmp_path / "r.json").read_text())["summary"] if e["snr"] == "all"}
+    assert set(live) == {"noisy", "tiny", "tiny live (8 ms: look-ahead 0)", "tiny live (16 ms: look-ahead 8)"}
+    assert live["tiny live (8 ms: look-ahead 0)"]["si_sdr"] != live["tiny live (16 ms: look-ahead 8)"]["si_sdr"]
+    bad = cli("eval", "--data", str(tiny_data), "-m", "tiny", "--live", "--hop", "128", "--lookahead", "999")
+    assert "look-ahead must be in 0..384" in _one_line_error(bad)
+
+
 def test_eval_without_data_says_where_it_looked(cli, tmp_path):
     assert "index.csv" in _one_line_error(cli("eval", "--data", str(tmp_path), "-m", "tiny"))
 
