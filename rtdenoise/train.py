@@ -73,6 +73,13 @@ class TrainConfig:
     # (L1 stuck at 1.0): Adam with beta1 = 0.5 turns one outlier gradient into a step many times
     # the usual size. Clipping near the healthy norm, and beta1 = 0.9 in the warm-up, guard that.
     grad_clip: float | None = 20.0
+    # Streaming-aware loss: live, the output of each hop comes from near the window's end, where G
+    # sees only ``stream_lookahead`` samples of future. This adds an L1 term weighted by where the
+    # stream takes its output (StreamConfig.weight for hop ``stream_hop``), so that region counts
+    # ``1 + stream_weight`` times as much. 0 trains on the whole window alike, as SEGAN.
+    stream_weight: float = 0.0
+    stream_hop: int = 512
+    stream_lookahead: int = 512
     init: str | None = None               # start G from these weights (a model name or path)
     noise_disc: bool = True               # False trains with CD alone (the ablation of ND)
     checkpoint_every: int = 200
@@ -195,7 +202,7 @@ class Trainer:
         n = self.nets
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             enhanced = n.g(noisy).float()
-        g_l1 = (enhanced - clean).abs().mean()
+        g_l1 = self._l1(enhanced, clean)
         loss = self.cfg.l1_weight * g_l1 + (self.cfg.stft_weight * stft_loss(enhanced, clean) if self.cfg.stft_weight else 0.0)
         n.opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -221,7 +228,7 @@ class Trainer:
             g_adv = lsgan_g(n.cd(torch.cat([enhanced, noisy], 1)).float())
             if n.nd is not None:
                 g_adv = g_adv + lsgan_g(n.nd(torch.cat([noisy - enhanced, noisy], 1)).float())
-            g_l1 = (enhanced.float() - clean).abs().mean()
+            g_l1 = self._l1(enhanced.float(), clean)
         n.opt_g.zero_grad(set_to_none=True)
         loss = g_adv + self.cfg.l1_weight * g_l1
         if self.cfg.stft_weight:
@@ -229,6 +236,17 @@ class Trainer:
         loss.backward()
         self._step_g()
         return {"d_cd": d_cd.item(), "d_nd": d_nd.item(), "g_adv": g_adv.item(), "g_l1": g_l1.item()}
+
+    def _l1(self, enhanced: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+        """L1 over the window, plus the streaming-region term when ``stream_weight`` is set."""
+        err = (enhanced - clean).abs()
+        if not self.cfg.stream_weight:
+            return err.mean()
+        if getattr(self, "_stream_w", None) is None:
+            from .streaming import StreamConfig
+            w = StreamConfig(self.model_cfg.window, self.cfg.stream_hop, self.cfg.stream_lookahead).weight()
+            self._stream_w = torch.from_numpy(w / w.mean()).to(err.device)
+        return err.mean() + self.cfg.stream_weight * (err * self._stream_w).mean()
 
     def _step_g(self) -> None:
         if self.cfg.grad_clip:
@@ -376,6 +394,8 @@ _HELP = {
     "l1_warmup": "steps of L1 alone (no discriminators) before the GAN phase", "lr_warmup": "G's rate in the warm-up",
     "noise_disc": "use the noise discriminator ND", "validate_every": "steps between validations",
     "validate_count": "validation mixtures scored", "checkpoint_every": "steps between checkpoints",
+    "stream_weight": "extra L1 weight where live streaming takes its output (0: off)",
+    "stream_hop": "hop (samples) of that streaming region", "stream_lookahead": "look-ahead (samples) of that region",
     "amp": "bf16 autocast on CUDA", "grad_clip": "clip G's gradient to this global norm (0: off)",
     "init": "start G from this model (name or path), e.g. to fine-tune", "latent": "latent z at the bottleneck", "device": "auto, cpu, cuda, cuda:1 ...",
 }

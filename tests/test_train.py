@@ -65,6 +65,19 @@ def test_training_without_the_noise_discriminator(tiny_data, tmp_path):
     assert t.run()["d_nd"] == 0.0
 
 
+def test_the_streaming_loss_counts_the_region_live_output_comes_from_more(tiny_data, tmp_path):
+    from rtdenoise.streaming import StreamConfig
+    t = Trainer(_cfg(tiny_data, tmp_path, steps=1, stream_weight=3.0, stream_hop=128, stream_lookahead=64))
+    clean = torch.zeros(2, 1, 512)
+    w = StreamConfig(512, 128, 64).weight()
+    inside, outside = int(np.argmax(w)), 10                # full weight there; none at the start
+    for pos, expected in ((inside, 1 + 3.0 * w[inside] / w.mean()), (outside, 1.0)):
+        err = clean.clone()
+        err[:, :, pos] = 1.0
+        torch.testing.assert_close(t._l1(err, clean) * 512, torch.tensor(float(expected)), rtol=1e-5, atol=1e-5)
+    assert t.run()["g_l1"] > 0
+
+
 def test_the_command_trains_and_resumes(tiny_data, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     args = [sys.executable, "-m", "rtdenoise", "train", "--preset", "tiny", "--data", str(tiny_data), "--out",
