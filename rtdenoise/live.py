@@ -485,7 +485,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     c.add_argument("--strength", type=float, default=1.0, help="0 (dry) .. 1 (fully denoised)")
     c.add_argument("--atten-limit", type=float, metavar="DB", help="remove at most this many dB of noise")
     t.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads for G (default 1: steadier under load than 2 on a 2-core machine)")
+                   help="CPU threads for G, torch or onnx (default 1: steadier under load than 2 on a 2-core machine)")
     c.add_argument("--stats-every", type=float, default=10.0, help="seconds between statistics lines (0: only at exit)")
     add_model_flags(p)   # --hop is the live hop here, in samples at 16 kHz (default 512: 32 ms)
 
