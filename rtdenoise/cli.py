@@ -19,6 +19,7 @@ from .errors import RtDenoiseError
 TOOLS = {
     "devices": ("devices", "list audio devices with their rates and channels"),
     "live": ("live", "denoise a microphone live, to speakers, a virtual microphone or files"),
+    "gui": ("gui", "a window: live waveforms, spectrograms, levels and controls of the engine (needs rtdenoise[gui])"),
     "demo": ("demo", "make noisy speech with no data files, denoise it, write WAVs, a spectrogram and metrics"),
     "enhance": ("enhance", "denoise audio files or folders"),
     "eval": ("evaluate", "PESQ, STOI and SI-SDR of the noisy input and a model on validation mixtures or pairs"),

@@ -422,12 +422,15 @@ class LiveEngine:
 # --- running from files -------------------------------------------------------------------------
 
 def run_file(engine: LiveEngine, audio: np.ndarray, realtime: bool = False,
-             on_block: Callable[[LiveEngine], None] | None = None) -> np.ndarray:
+             on_block: Callable[[LiveEngine], None] | None = None,
+             stop: threading.Event | None = None) -> np.ndarray:
     """Play ``audio`` ([frames, channels] at the engine's rate) through the engine as a device
     would, block by block, and return what the output produced, [frames + latency, channels].
 
     ``realtime`` paces the blocks by the wall clock and runs the inference thread, so late hops
-    and underruns happen as they would live; otherwise each block is processed at once."""
+    and underruns happen as they would live; otherwise each block is processed at once. Setting
+    ``stop`` (from another thread: the GUI's stop button) ends the run after the current block, as
+    unplugging a microphone would; the output is then cut where the run ended."""
     block = engine.block
     n = len(audio)
     extra = engine.latency_samples + 2 * engine.block
@@ -444,7 +447,13 @@ def run_file(engine: LiveEngine, audio: np.ndarray, realtime: bool = False,
             if realtime:
                 delay = t0 + i / engine.rate - time.monotonic()
                 if delay > 0:
-                    time.sleep(delay)
+                    if stop is not None:
+                        if stop.wait(delay):
+                            return out[:i]
+                    else:
+                        time.sleep(delay)
+            if stop is not None and stop.is_set():
+                return out[:i]
             engine.capture(src[i:i + block])
             if not realtime:
                 engine.pump()          # done at once: as if compute took no time
@@ -554,69 +563,152 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
-def main(args: argparse.Namespace) -> int:
-    _stop_on_signals()
-    if args.in_file:
-        return _run_files(args)
-    from . import devices
-    sd = devices.sounddevice()
-    with contextlib.ExitStack() as stack:
-        out_spec: str | int | None = args.output
-        if args.virtual_mic:
+class DeviceSession:
+    """An engine between audio devices, opened and closed in the one safe order: what ``rtdenoise
+    live`` and the GUI both run, so the two cannot drift apart.
+
+    Entering it creates the virtual microphone (first: it re-initialises PortAudio, which would
+    invalidate streams opened before), finds and checks the devices before opening anything, has
+    ``make_engine(rate, in_channels, out_channels, noise_output)`` build the engine for the rate and
+    channels found, opens the streams, calls ``before_start(engine)`` (a monitor attaches its
+    :class:`Scope` there), starts the inference thread and then the streams. Leaving it stops the
+    engine (draining what is queued), then the streams, then removes the virtual microphone, however
+    it is left; an inference failure is raised from there as a one-line :class:`RtDenoiseError`.
+
+    Args:
+        make_engine: builds the engine once the rate and channels are known (see :func:`build_engine`).
+        input, output, noise_device: device index or part of its name; None: the system's default
+            (no noise output when ``noise_device`` is None).
+        rate: device rate; None takes the input device's own.
+        in_channels, out_channels: None opens up to 2.
+        virtual_mic: play the output into a new virtual microphone instead of ``output``.
+        device_latency: PortAudio's latency setting, seconds or 'low'/'high'.
+    """
+
+    def __init__(self, make_engine: Callable[[int, int, int, bool], LiveEngine], input: str | int | None = None,
+                 output: str | int | None = None, *, noise_device: str | int | None = None, rate: int | None = None,
+                 in_channels: int | None = None, out_channels: int | None = None, virtual_mic: bool = False,
+                 device_latency: str | float = 0.02,
+                 before_start: Callable[[LiveEngine], None] | None = None) -> None:
+        self._make_engine = make_engine
+        self.input, self.output, self.noise_device = input, output, noise_device
+        self.rate, self.in_channels, self.out_channels = rate, in_channels, out_channels
+        self.virtual_mic = virtual_mic
+        self.device_latency = device_latency
+        self._before_start = before_start
+        self.engine: LiveEngine | None = None
+        self.stream: Any = None
+        self.noise_stream: Any = None
+        self.source_name: str | None = None     # the virtual microphone's name, while open
+        self._stack = contextlib.ExitStack()
+        self._started = False
+
+    @property
+    def active(self) -> bool:
+        """Whether audio still flows: the stream runs and the inference thread has not failed."""
+        return bool(self.stream is not None and self.stream.active and self.engine is not None
+                    and self.engine.error is None)
+
+    def __enter__(self) -> DeviceSession:
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _open(self) -> None:
+        from . import devices
+        sd = devices.sounddevice()
+        out_spec: str | int | None = self.output
+        if self.virtual_mic:
             from .virtual_mic import VirtualMic
-            vm = stack.enter_context(VirtualMic())
+            vm = self._stack.enter_context(VirtualMic())
             out_spec = vm.output_device
+            self.source_name = vm.source_name
             log.info("virtual microphone %r is ready: pick it as the microphone in your call or recorder", vm.source_name)
-        dev_in, dev_out = devices.find(args.input, "input"), devices.find(out_spec, "output")
-        rate = args.rate or int(dev_in.default_rate)
-        cin = args.in_channels or min(dev_in.max_input, 2)
-        cout = args.out_channels or min(dev_out.max_output, 2)
+        dev_in, dev_out = devices.find(self.input, "input"), devices.find(out_spec, "output")
+        rate = self.rate or int(dev_in.default_rate)
+        cin = self.in_channels or min(dev_in.max_input, 2)
+        cout = self.out_channels or min(dev_out.max_output, 2)
         devices.check_rate(dev_in, rate, cin, "input")
         devices.check_rate(dev_out, rate, cout, "output")
-        noise_dev = devices.find(args.noise_device, "output") if args.noise_device else None
+        noise_dev = devices.find(self.noise_device, "output") if self.noise_device is not None else None
         if noise_dev:
             devices.check_rate(noise_dev, rate, 1, "output")
-        engine = _engine(args, rate, cin, cout, noise=noise_dev is not None)
-        latency: str | float = args.device_latency
+        self.engine = engine = self._make_engine(rate, cin, cout, noise_dev is not None)
+        latency: str | float = self.device_latency
         try:
             latency = float(latency)
         except ValueError:
             pass
         try:
-            stream = sd.Stream(device=(dev_in.index, dev_out.index), samplerate=rate, blocksize=engine.block,
-                               channels=(cin, cout), dtype="float32", latency=latency, callback=engine.callback)
-            noise_stream = (sd.OutputStream(device=noise_dev.index, samplerate=rate, blocksize=engine.block, channels=1,
-                                            dtype="float32", latency=latency,
-                                            callback=lambda out, frames, t, status: engine.noise_playback(out))
-                            if noise_dev else None)
+            self.stream = sd.Stream(device=(dev_in.index, dev_out.index), samplerate=rate, blocksize=engine.block,
+                                    channels=(cin, cout), dtype="float32", latency=latency, callback=engine.callback)
+            self.noise_stream = (sd.OutputStream(device=noise_dev.index, samplerate=rate, blocksize=engine.block,
+                                                 channels=1, dtype="float32", latency=latency,
+                                                 callback=lambda out, frames, t, status: engine.noise_playback(out))
+                                 if noise_dev else None)
         except sd.PortAudioError as e:
             raise devices.DeviceError(f"cannot open the audio devices: {e}") from None
-        engine.device_latency = float(sum(stream.latency))
+        engine.device_latency = float(sum(self.stream.latency))
+        if self._before_start:
+            self._before_start(engine)
         engine.start()                     # warms G up and sets the safety margin from its speed
+        self._started = True
         log.info("%s -> %s at %d Hz; latency %.0f ms (algorithmic %.0f + safety %.0f + devices %.0f)",
                  dev_in.name, dev_out.name, rate, engine.stats().latency_ms, engine.stats().algorithmic_latency_ms,
                  1000 * engine.safety / engine.rate, 1000 * engine.device_latency)
-        stream.start()
-        if noise_stream:
-            noise_stream.start()
-        last = time.monotonic()
-        lost = False
+        self.stream.start()
+        if self.noise_stream:
+            self.noise_stream.start()
+
+    def close(self) -> None:
+        """Stop the engine, the streams and the virtual microphone; safe to call again."""
+        engine, started = self.engine, self._started
+        self._started = False
         try:
-            while stream.active and engine.error is None:
+            if engine is not None and started:
+                engine.stop(drain_seconds=engine.stats().latency_ms / 1000 + 0.1)
+        finally:
+            streams, self.stream, self.noise_stream = (self.stream, self.noise_stream), None, None
+            try:
+                for s in streams:
+                    if s is not None:
+                        s.stop()
+                        s.close()
+                if engine is not None and started:
+                    log.info("%s", engine.stats().summary())
+            finally:
+                self._stack.close()
+                self.source_name = None
+
+
+def main(args: argparse.Namespace) -> int:
+    _stop_on_signals()
+    if args.in_file:
+        return _run_files(args)
+    lost = False
+    with DeviceSession(lambda rate, cin, cout, noise: _engine(args, rate, cin, cout, noise=noise),
+                       args.input, args.output, noise_device=args.noise_device, rate=args.rate,
+                       in_channels=args.in_channels, out_channels=args.out_channels, virtual_mic=args.virtual_mic,
+                       device_latency=args.device_latency) as session:
+        engine = session.engine
+        assert engine is not None
+        last = time.monotonic()
+        try:
+            while session.active:
                 time.sleep(0.1)
                 if args.stats_every and time.monotonic() - last >= args.stats_every:
                     last = time.monotonic()
                     log.info("%s", engine.stats().summary())
-            lost = not stream.active
+            lost = engine.error is None
         except KeyboardInterrupt:
             log.info("stopping")
-        finally:
-            engine.stop(drain_seconds=engine.stats().latency_ms / 1000 + 0.1)
-            for s in (stream, noise_stream):
-                if s is not None:
-                    s.stop()
-                    s.close()
-            log.info("%s", engine.stats().summary())
-        if lost:
-            raise devices.DeviceError("the audio stream stopped: a device went away or the audio server stopped")
+    if lost:
+        from .devices import DeviceError
+        raise DeviceError("the audio stream stopped: a device went away or the audio server stopped")
     return 0

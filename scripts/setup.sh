@@ -18,4 +18,16 @@ if command -v dpkg >/dev/null && [ -n "$(scripts/virtual-audio.sh missing)" ]; t
     echo "note: live audio needs libportaudio2 (and PipeWire for the live tests): sudo scripts/virtual-audio.sh install" >&2
   fi
 fi
+# The monitor window (PyQt5, also offscreen in the tests) loads these system libraries.
+QT_LIBS="libgl1 libegl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxkbcommon0 libx11-6 libxext6"
+if command -v dpkg >/dev/null; then
+  missing=$(for p in $QT_LIBS; do dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || echo "$p"; done)
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    else
+      echo "note: rtdenoise gui needs: sudo apt-get install" $missing >&2
+    fi
+  fi
+fi
 echo "rtdenoise is set up in $(pwd)/.venv: run .venv/bin/rtdenoise --help" >&2
