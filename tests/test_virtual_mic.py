@@ -122,8 +122,11 @@ def test_other_programs_record_it_as_a_microphone(audio_server, tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_process_stopped_by_a_signal_removes_the_microphone(audio_server, sig):
+    # Ctrl-C's default handler, set explicitly as `rtdenoise live` does: a process started from a
+    # background job (a CI runner's shell, nohup) inherits SIGINT ignored and would sleep through it.
     p = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
-        import time
+        import signal, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from rtdenoise.virtual_mic import VirtualMic
         with VirtualMic():
             print("ready", flush=True)
