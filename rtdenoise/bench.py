@@ -201,8 +201,11 @@ def main(args: argparse.Namespace) -> int:
     names = args.models or sorted(dict.fromkeys(p.stem for d in model_dirs() for p in d.glob("*.json")))
     if not names:
         raise RtDenoiseError("no models found (models/ folder or --models)")
-    cpu_backends = [b for b in backends.available() if b != "cuda"]
     default_cpu = backends.resolve("auto", "cpu")
+    default_precision = backends.resolve_precision(default_cpu)
+    # Every CPU backend at every precision it has (int8 only where its calibration clip is present).
+    cpu_backends = [(b, p) for b in backends.available() if b != "cuda" for p in backends.PRECISIONS[b]
+                    if p == "fp32" or backends.resolve_precision(b) == p]
 
     systems: dict[str, Timed] = {}
     speed: list[SpeedRow] = []
@@ -210,9 +213,13 @@ def main(args: argparse.Namespace) -> int:
     for name in names:
         model = load_model(name, "cpu")
         stream = default_stream_config(model.config.window)
-        be = backends.for_model(model, default_cpu, args.threads)
+        be = backends.for_model(model, default_cpu, args.threads, default_precision)
         live = f"{name} live {1000 * stream.latency / 16000:.0f} ms"
         systems[live] = Timed(lambda x, m=model, s=stream, b=be: enhance_like_stream(m, x, s, backend=b))
+        if default_precision != "fp32":      # what quantisation costs, side by side
+            fp32 = backends.for_model(model, default_cpu, args.threads, "fp32")
+            systems[f"{live} ({default_cpu} fp32)"] = Timed(
+                lambda x, m=model, s=stream, b=fp32: enhance_like_stream(m, x, s, backend=b))
         systems[f"{name} offline"] = Timed(lambda x, m=model, b=be: enhance_16k(m, x, backend=b)[0])
         live_rows[live] = (model, stream, be, f"{name} offline")
     peers, notes = peer_mod.load(args.peers)
@@ -225,8 +232,8 @@ def main(args: argparse.Namespace) -> int:
 
     log.info("speed per hop")
     for label, (model, stream, be, offline) in live_rows.items():
-        for b in cpu_backends:
-            chosen = backends.for_model(model, b, args.threads)
+        for b, precision in cpu_backends:
+            chosen = backends.for_model(model, b, args.threads, precision)
             t = time_hops(model, stream, hops=args.hops, backend=chosen)
             speed.append(SpeedRow(label, chosen.label, 1000 * stream.latency / 16000,
                                   systems[label].rtf if chosen is be else _file_rtf(model, stream, chosen, examples),

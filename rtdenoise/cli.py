@@ -36,7 +36,8 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--backend", default="auto", choices=("auto", "cuda", "onnx", "torch"),
                    help="how G runs: cuda (GPU, CUDA graph), onnx (ONNX Runtime, CPU), torch (eager); "
                         "default: cuda if there is a GPU, else onnx")
-    g.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"), help="cuda backend only")
+    g.add_argument("--precision", default="auto", choices=("auto", "fp32", "int8", "fp16", "bf16"),
+                   help="onnx: int8 (default) or fp32; cuda: fp32 (default), fp16 or bf16; torch: fp32")
     g.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: the backend's)")
     g.add_argument("--hop", type=int, default=None,
                    help="samples between overlapping windows (default: a quarter window)")

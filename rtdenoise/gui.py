@@ -82,7 +82,7 @@ class Settings:
     model: str | None = None         # None: the shipped default
     backend: str = "auto"
     device: str | None = None        # torch device
-    precision: str = "fp32"
+    precision: str = "auto"
     threads: int = 1
     hop: int | None = None           # samples at 16 kHz; None: the model's live default
     lookahead: int | None = None

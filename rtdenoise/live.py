@@ -500,7 +500,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, model: str | None = None,
-                 backend: str | None = "auto", device: str | None = None, precision: str = "fp32",
+                 backend: str | None = "auto", device: str | None = None, precision: str | None = "auto",
                  threads: int = 1, hop: int | None = None, lookahead: int | None = None,
                  safety_ms: float | None = None, block_ms: float = LiveConfig.block_ms,
                  record: Path | None = None, noise_output: bool = False) -> LiveEngine:
@@ -510,12 +510,16 @@ def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, mode
     from . import backends
     from .streaming import default_stream_config
     torch.set_num_threads(max(1, threads))
-    net, chosen = backends.load(model, backend, device, threads=threads, precision=precision)
-    d = default_stream_config(net.config.window)
-    try:
-        stream = StreamConfig(d.window, hop or d.hop, d.lookahead if lookahead is None else lookahead)
-    except ValueError as e:
-        raise RtDenoiseError(str(e)) from None
+    def framing(window: int) -> StreamConfig:
+        d = default_stream_config(window)
+        try:
+            return StreamConfig(d.window, hop or d.hop, d.lookahead if lookahead is None else lookahead)
+        except ValueError as e:
+            raise RtDenoiseError(str(e)) from None
+
+    net, chosen = backends.load(model, backend, device, threads=threads, precision=precision,
+                                tail=lambda g: framing(g.config.window).latency)
+    stream = framing(net.config.window)
     engine = LiveEngine(net, rate, in_channels, out_channels, LiveConfig(safety_ms=safety_ms, block_ms=block_ms),
                         stream, record, noise_output=noise_output, model_rate=net.config.sample_rate, backend=chosen)
     log.info("model %s on %s; hop %d, look-ahead %d samples: algorithmic latency %.0f ms",

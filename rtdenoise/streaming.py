@@ -106,7 +106,8 @@ class StreamingDenoiser:
         if isinstance(model, NoiseCanceler):
             if config.window != model.config.window:
                 raise ValueError(f"stream window {config.window} differs from the model's {model.config.window}")
-            self.backend = backends.for_model(model, backend)
+            # G's output is read only from the hop's start to the window's end: ask for that tail.
+            self.backend = backends.for_model(model, backend, tail=config.hop + config.lookahead)
             self._g = self.backend.fn
             coef = model.config.preemphasis if preemphasis_coef is None else preemphasis_coef
         else:
@@ -185,11 +186,11 @@ class StreamingDenoiser:
         self._pre[-H:] = pre
         idle = self.bypass and self._wet_gain == 0.0 and self._emitted > 0   # fully bypassed: G unheard
         if run_model and not idle:
-            y = self._g(self._pre[None])[0]
+            y = self._g(self._pre[None])[0]            # the window's last len(y) samples
         else:
             y = self._pre                              # the identity: dry, in the same domain
             self.late_hops += not run_model
-        own = W - A - H
+        own = len(y) - A - H                           # where this hop's output starts in y
         wet_pre = y[own:own + H].copy()
         if C:
             wet_pre[:C] = self._ramp * wet_pre[:C] + (1.0 - self._ramp) * self._tail
@@ -198,7 +199,7 @@ class StreamingDenoiser:
         if before:                                     # are silence, not G's guess (and leave no IIR state)
             wet_pre[:before] = 0.0
         wet, self._de_state = deemphasis(wet_pre, self.coef, self._de_state)
-        dry = self._raw[own:own + H]
+        dry = self._raw[W - A - H:W - A]
         self.last_dry = dry                            # the input this hop's output lines up with
         self._mix(dry, wet, out)
         out[:before] = 0.0
@@ -231,11 +232,11 @@ def enhance_like_stream(model: NoiseCanceler | WindowFn, x: np.ndarray, config: 
     """Offline, batched: what :class:`StreamingDenoiser` emits for ``x`` (16 kHz mono), aligned to
     ``x`` (so without the stream's delay). Used to check the stream and to score quality at a
     given latency without running in real time."""
+    W, H, A = config.window, config.hop, config.lookahead
     if isinstance(model, NoiseCanceler):
         preemphasis_coef = model.config.preemphasis
-        model = backends.for_model(model, backend).fn
+        model = backends.whole_windows(backends.for_model(model, backend, tail=H + A), W)
     x = np.asarray(x, np.float32).ravel()
-    W, H, A = config.window, config.hop, config.lookahead
     # The stream's first window ends at input sample H-1, after W-H samples of silent history; its
     # flush feeds silence through the pre-emphasis filter until A samples past the input's end.
     pre, _ = preemphasis(np.concatenate([x, np.zeros(A + H, np.float32)]), preemphasis_coef)

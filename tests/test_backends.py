@@ -1,7 +1,8 @@
 """Inference backends: every backend gives what eager torch gives, within a stated tolerance.
 
 Tolerance: 1e-4 absolute on outputs in [-1, 1] for fp32 backends (ONNX Runtime measured about 3e-7
-here). Half precision on CUDA is measured, not asserted tighter than 1e-2.
+here). Half precision on CUDA is measured, not asserted tighter than 1e-2; int8 on onnx is bounded
+in tests/test_export.py.
 """
 import json
 
@@ -43,49 +44,53 @@ def test_unknown_or_absent_backends_are_one_line_errors():
 
 
 @needs_onnx
-@pytest.mark.parametrize("batch", [1, 5])
-def test_onnx_gives_what_torch_gives(shipped, batch):
+@pytest.mark.parametrize("batch,tail", [(1, None), (5, None), (1, 1024), (5, 700)])
+def test_onnx_fp32_gives_what_torch_gives(shipped, batch, tail):
     x = _frames(shipped, batch)
-    want = backends.build(shipped, "torch").fn(x)
-    got = backends.build(shipped, "onnx", threads=1).fn(x)
+    want = backends.build(shipped, "torch").fn(x)[:, -(tail or 0):]
+    got = backends.build(shipped, "onnx", threads=1, precision="fp32", tail=tail).fn(x)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, atol=FP32_TOL)
 
 
 @needs_onnx
-def test_streaming_on_onnx_matches_streaming_on_torch(shipped):
+def test_streaming_on_onnx_fp32_matches_streaming_on_torch(shipped):
     cfg = default_stream_config(shipped.config.window)
     x = (0.1 * np.random.default_rng(1).standard_normal(16000)).astype(np.float32)
-    a = StreamingDenoiser(shipped, cfg, backend="onnx")
+    onnx32 = backends.for_model(shipped, "onnx", 1, "fp32")
+    a = StreamingDenoiser(shipped, cfg, backend=onnx32)
     b = StreamingDenoiser(shipped, cfg, backend="torch")
     np.testing.assert_allclose(a.push(x), b.push(x), atol=FP32_TOL)
-    np.testing.assert_allclose(enhance_like_stream(shipped, x, cfg, backend="onnx"),
+    np.testing.assert_allclose(enhance_like_stream(shipped, x, cfg, backend=onnx32),
                                enhance_like_stream(shipped, x, cfg, backend="torch"), atol=FP32_TOL)
 
 
 @needs_onnx
 def test_the_onnx_export_is_made_once_per_weights_and_reused(tiny_model, onnx_cache):
     path = backends.onnx_path(tiny_model)
-    backends.build(tiny_model, "onnx")
-    stamp = path.stat().st_mtime_ns
-    backends.build(tiny_model, "onnx")                       # a new session, the same file
-    assert path.stat().st_mtime_ns == stamp
+    int8 = backends.onnx_path(tiny_model, None, "int8")
+    backends.build(tiny_model, "onnx")                       # int8: quantised from the fp32 export
+    stamps = path.stat().st_mtime_ns, int8.stat().st_mtime_ns
+    backends.build(tiny_model, "onnx")                       # a new session, the same files
+    assert (path.stat().st_mtime_ns, int8.stat().st_mtime_ns) == stamps
+    assert backends.onnx_path(tiny_model, 100) != path        # each tail is its own graph
     changed = load_model(tiny_model.source, "cpu")
     with torch.no_grad():
         next(changed.parameters()).add_(0.01)
     assert backends.onnx_path(changed) != path                # new weights, new export
     x = _frames(changed, 1)
-    np.testing.assert_allclose(backends.build(changed, "onnx").fn(x), backends.build(changed, "torch").fn(x), atol=FP32_TOL)
+    np.testing.assert_allclose(backends.build(changed, "onnx", precision="fp32").fn(x),
+                               backends.build(changed, "torch").fn(x), atol=FP32_TOL)
 
 
 @needs_onnx
 def test_a_damaged_cached_export_is_made_again(tiny_model, onnx_cache):
-    backends.build(tiny_model, "onnx")
+    backends.build(tiny_model, "onnx", precision="fp32")
     path = backends.onnx_path(tiny_model)
     path.write_bytes(b"not an onnx graph")
     x = _frames(tiny_model, 2)
-    np.testing.assert_allclose(backends.build(tiny_model, "onnx").fn(x), backends.build(tiny_model, "torch").fn(x),
-                               atol=FP32_TOL)
+    np.testing.assert_allclose(backends.build(tiny_model, "onnx", precision="fp32").fn(x),
+                               backends.build(tiny_model, "torch").fn(x), atol=FP32_TOL)
     assert path.stat().st_size > 1000
 
 
@@ -95,7 +100,7 @@ def test_the_cli_picks_a_backend_and_refuses_one_it_cannot_run(cli, tmp_path):
     sf.write(src, (0.1 * np.random.default_rng(0).standard_normal(8000)).astype(np.float32), 16000)
     outs = {}
     for b in backends.available():
-        r = cli("enhance", str(src), "-o", str(tmp_path / f"{b}.wav"), "-m", "tiny", "--backend", b)
+        r = cli("enhance", str(src), "-o", str(tmp_path / f"{b}.wav"), "-m", "tiny", "--backend", b, "--precision", "fp32")
         assert r.returncode == 0, r.stderr
         assert f"backend: {b}" in r.stderr
         outs[b] = sf.read(tmp_path / f"{b}.wav", dtype="float32")[0]

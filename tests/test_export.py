@@ -1,0 +1,113 @@
+"""The inference form of G (rtdenoise.export): the same numbers as the model, less work.
+
+Polyphase upsampling and the decoder's cone are exact rewrites (float rounding only, asserted to
+1e-5 relative to the output's scale); int8 is an approximation, bounded by how far its streamed
+output may stray from fp32 on speech it was not calibrated on.
+"""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from rtdenoise import backends, load_model
+from rtdenoise.config import preset
+from rtdenoise.export import FLOAT_ENDS, InferenceGenerator, PolyphaseUpsample
+from rtdenoise.model import NoiseCanceler
+from rtdenoise.streaming import StreamingDenoiser, default_stream_config, enhance_like_stream
+
+needs_onnx = pytest.mark.skipif(not backends.onnx_available(), reason="onnxruntime not installed")
+
+
+def _random(config) -> NoiseCanceler:
+    torch.manual_seed(0)
+    net = NoiseCanceler(config).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 0.3)          # the residual preset starts at the identity: make it do something
+    return net
+
+
+@pytest.mark.parametrize("kernel", [4, 6, 8, 32])
+def test_a_transposed_convolution_is_two_interleaved_convolutions(kernel):
+    torch.manual_seed(kernel)
+    deconv = nn.ConvTranspose1d(5, 3, kernel, stride=2, padding=kernel // 2 - 1)
+    x = torch.randn(2, 5, 37)
+    with torch.no_grad():
+        want = deconv(x)
+        got = PolyphaseUpsample(deconv)(x)
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("variant", ["tiny", "kernel 6", "residual with level", "latent off, small"])
+def test_the_inference_generator_gives_the_models_output_for_any_tail(variant):
+    config = {"tiny": preset("tiny"), "kernel 6": replace(preset("tiny"), kernel=6),
+              "residual with level": replace(preset("tiny"), residual=True, level_db=-30.0),
+              "latent off, small": preset("small")}[variant]
+    net = _random(config) if variant != "latent off, small" else load_model(device="cpu")
+    W = config.window
+    x = 0.1 * torch.randn(3, 1, W, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        full = net(x)
+        scale = float(full.abs().max())
+        for tail in (W, W // 4 + 3, 7, 1):
+            got = InferenceGenerator(net, tail)(x)
+            assert got.shape == (3, 1, tail)
+            assert float((got - full[..., W - tail:]).abs().max()) <= 1e-5 * max(1.0, scale)
+
+
+def test_a_tail_outside_the_window_is_refused(tiny_model):
+    with pytest.raises(ValueError, match="tail must be in 1..512"):
+        InferenceGenerator(tiny_model, 0)
+
+
+@needs_onnx
+def test_a_stream_asks_its_backend_for_only_the_tail_it_reads(shipped_small):
+    cfg = default_stream_config(4096)
+    den = StreamingDenoiser(shipped_small, cfg, backend="onnx")
+    assert den.backend.tail == cfg.hop + cfg.lookahead
+    assert den.backend.fn(np.zeros((1, 4096), np.float32)).shape == (1, cfg.hop + cfg.lookahead)
+
+
+@needs_onnx
+def test_int8_is_the_onnx_default_and_keeps_the_layers_next_to_the_waveform_in_fp32(shipped_small):
+    import onnx
+    be = backends.for_model(shipped_small, "onnx", 1)
+    assert be.precision == "int8" and be.label.startswith("onnx int8")
+    graph = onnx.load(str(backends.onnx_path(shipped_small, None, "int8"))).graph
+    quantised = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.INT8}
+    n = len(shipped_small.encoder)
+    first, last = FLOAT_ENDS
+    for i in range(n):
+        assert any(f"encoder.{i}.weight" in q for q in quantised) == (i >= first), i
+        assert any(f"ups.{i}.conv.weight" in q for q in quantised) == (i < n - last), i
+
+
+@needs_onnx
+def test_int8_streams_within_20_db_of_fp32_on_speech_it_was_not_calibrated_on(shipped_small, record_property):
+    from rtdenoise.demo import make_example
+    _, noisy = make_example(seed=10, snr_db=0.0)          # the calibration clip uses seeds 0..5
+    cfg = default_stream_config(4096)
+    a = enhance_like_stream(shipped_small, noisy, cfg, backend=backends.for_model(shipped_small, "onnx", 1, "int8"))
+    b = enhance_like_stream(shipped_small, noisy, cfg, backend=backends.for_model(shipped_small, "onnx", 1, "fp32"))
+    agreement = 10 * np.log10(np.sum(b ** 2) / np.sum((a - b) ** 2))
+    record_property("int8_vs_fp32_db", agreement)
+    assert 20.0 < agreement < 80.0             # close, and really quantised (not fp32 under another name)
+
+
+@needs_onnx
+def test_without_a_calibration_clip_auto_means_fp32_and_int8_is_a_clear_error(tmp_path, monkeypatch, tiny_model):
+    from rtdenoise import export
+    monkeypatch.setattr(export, "CALIBRATION_FILE", "missing.flac")
+    assert backends.resolve_precision("onnx") == "fp32"
+    with pytest.raises(backends.BackendError, match="missing.flac not found"):
+        backends.build(tiny_model, "onnx", precision="int8")
+    with pytest.raises(backends.BackendError, match="precision int8 is not available on backend torch"):
+        backends.build(tiny_model, "torch", precision="int8")
+
+
+@pytest.fixture(scope="module")
+def shipped_small():
+    return load_model(device="cpu")
