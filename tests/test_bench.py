@@ -32,7 +32,11 @@ def test_bench_scores_and_times_rtdenoise_and_the_peers_in_one_run(cli, tiny_dat
         assert any(by[(system, n)] != by[("noisy", n)] for n in names), system
     speed = {(s["system"], s["backend"]): s for s in result["speed"]}
     live = [s for (name, _), s in speed.items() if name == live_name]
-    assert len(live) == len([b for b in backends.available() if b != "cuda"])
+    # every CPU backend at every precision it has: what int8 gains is shown beside fp32
+    expected = ["torch cpu"] + (["onnx fp32", "onnx int8"] if backends.onnx_available() else [])
+    assert sorted(s["backend"].split(" (")[0] for s in live) == sorted(expected)
+    if backends.onnx_available():
+        assert f"{live_name} (onnx fp32)" in systems
     for s in live:
         assert s["hop_p99_ms"] >= s["hop_p50_ms"] > 0 and s["file_rtf"] > 0 and s["latency_ms"] == live_ms
     for p in installed:
