@@ -25,6 +25,12 @@ This module builds one per backend, so the rest of the package never knows which
 A window function returns the whole window, or with ``tail`` only its last ``tail`` samples
 (:attr:`Backend.tail`): all a stream reads, and on onnx much less work (see :mod:`rtdenoise.export`).
 
+The spectral family (:mod:`rtdenoise.spectral`) has no windows: its backends build a *step
+function* ``fn(spec [B, T, bins, 2], state) -> (spec, state)`` (:data:`rtdenoise.stft.StepFn`)
+with the recurrent state as explicit inputs and outputs: on onnx as graph inputs and outputs, on
+cuda resident on the GPU between hops (one captured graph per live frame), on torch as tensors.
+:attr:`Backend.initial_state` and :attr:`Backend.skip` go with it.
+
 ``auto`` picks ``cuda`` when a GPU is there, else ``onnx`` when onnxruntime is installed, else ``torch``.
 """
 from __future__ import annotations
@@ -45,6 +51,7 @@ import torch
 
 from .errors import RtDenoiseError
 from .model import NoiseCanceler
+from .spectral import SpectralCanceler, skip_frame
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,8 @@ WindowFn = Callable[[np.ndarray], np.ndarray]
 BACKENDS = ("cuda", "onnx", "torch")
 #: Precisions per backend; the first is what ``auto`` means there.
 PRECISIONS = {"cuda": ("fp32", "fp16", "bf16"), "onnx": ("int8", "fp32"), "torch": ("fp32",)}
+#: The spectral family on onnx: fp32 by default (see :func:`spectral_onnx_fn` for why).
+SPECTRAL_PRECISIONS = {"cuda": ("fp32", "fp16", "bf16"), "onnx": ("fp32", "int8"), "torch": ("fp32",)}
 _CUDA_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -69,6 +78,14 @@ class Backend:
     precision: str = "fp32"
     threads: int | None = None
     tail: int | None = None   # fn returns the last ``tail`` samples of each window; None: all of it
+    # The spectral family: fn is a step function; its state at a stream's start (for a batch), and
+    # the state after a frame the network did not run on.
+    initial_state: "Callable[[int], list] | None" = None
+    skip: "Callable[[list, np.ndarray], list] | None" = None
+
+    @property
+    def stateful(self) -> bool:
+        return self.initial_state is not None
 
 
 def cuda_available() -> bool:
@@ -105,12 +122,12 @@ def model_device(name: str) -> str:
     return "cuda" if name == "cuda" else "cpu"
 
 
-def resolve_precision(name: str, precision: str | None = "auto") -> str:
-    """The precision ``auto`` means on backend ``name`` (int8 on onnx, else fp32); a named one is
-    checked to exist there."""
-    choices = PRECISIONS.get(name, ("fp32",))
+def resolve_precision(name: str, precision: str | None = "auto", family: str = "seed") -> str:
+    """The precision ``auto`` means on backend ``name`` for a model ``family`` (for the seed family
+    int8 on onnx, else fp32); a named one is checked to exist there."""
+    choices = (SPECTRAL_PRECISIONS if family == "spectral" else PRECISIONS).get(name, ("fp32",))
     if precision in (None, "auto"):
-        if name == "onnx" and not _calibration_present():
+        if name == "onnx" and family == "seed" and not _calibration_present():
             log.info("no int8 calibration clip found; onnx runs in fp32")
             return "fp32"
         return choices[0]
@@ -128,14 +145,17 @@ def _calibration_present() -> bool:
         return False
 
 
-def build(model: NoiseCanceler, name: str | None = "auto", threads: int | None = None,
+def build(model: "NoiseCanceler | SpectralCanceler", name: str | None = "auto", threads: int | None = None,
           precision: str | None = "auto", tail: int | None = None) -> Backend:
-    """A window function running ``model`` on backend ``name`` (see the module docstring).
+    """A window function (seed family) or step function (spectral family) running ``model`` on
+    backend ``name`` (see the module docstring).
 
     ``threads``: CPU threads for onnx (default: torch's current setting). ``tail``: return only the
-    last ``tail`` samples of each window. The model is moved to the backend's device if it is not
-    there (the cuda backend needs it on the GPU)."""
+    last ``tail`` samples of each window (seed family only). The model is moved to the backend's
+    device if it is not there (the cuda backend needs it on the GPU)."""
     name = resolve(name, next(model.parameters()).device)
+    if isinstance(model, SpectralCanceler):
+        return _build_spectral(model, name, threads, resolve_precision(name, precision, "spectral"))
     precision = resolve_precision(name, precision)
     W = model.config.window
     if tail is not None and not 0 < tail <= W:
@@ -177,7 +197,7 @@ def whole_windows(backend: Backend, window: int) -> WindowFn:
 _built: "weakref.WeakKeyDictionary[NoiseCanceler, dict[tuple, Backend]]" = weakref.WeakKeyDictionary()
 
 
-def for_model(model: NoiseCanceler | WindowFn, name: "str | Backend | None" = "auto", threads: int | None = None,
+def for_model(model: "NoiseCanceler | SpectralCanceler | WindowFn", name: "str | Backend | None" = "auto", threads: int | None = None,
               precision: str | None = "auto", tail: int | None = None) -> Backend:
     """:func:`build`, remembered per model object, so repeated ``enhance`` calls reuse one session.
     A plain window function (tests, custom models) passes through as it is, and so does a ready
@@ -193,11 +213,13 @@ def for_model(model: NoiseCanceler | WindowFn, name: "str | Backend | None" = "a
         name, threads, precision = name.name, name.threads, name.precision
     if not isinstance(model, torch.nn.Module):
         return Backend("custom", model, "custom function")
-    if not isinstance(model, NoiseCanceler):          # a stand-in module (tests): eager only
+    if not isinstance(model, (NoiseCanceler, SpectralCanceler)):   # a stand-in module (tests): eager only
         return Backend("torch", torch_fn(model), "torch (custom module)")
     backend = resolve(name, next(model.parameters()).device)
-    tail = None if tail == model.config.window else tail
-    key = (backend, threads or torch.get_num_threads(), resolve_precision(backend, precision), tail)
+    spectral = isinstance(model, SpectralCanceler)
+    tail = None if spectral or tail == model.config.window else tail
+    key = (backend, threads or torch.get_num_threads(),
+           resolve_precision(backend, precision, model.config.family), tail)
     per_model = _built.setdefault(model, {})
     if key not in per_model:
         per_model[key] = build(model, *key)
@@ -212,10 +234,10 @@ def load(model: str | None = None, backend: str | None = "auto", device: str | N
     maps the loaded model to the tail its consumer reads (a stream's), if not whole windows."""
     from .pretrained import load_model
     name = resolve(backend, device)
-    precision = resolve_precision(name, precision)
     if device is not None and torch.device(device).type != model_device(name):
         raise BackendError(f"backend {name} runs on {model_device(name)}, not on --device {device}")
     net = load_model(model, model_device(name))
+    precision = resolve_precision(name, precision, net.config.family)
     chosen = for_model(net, name, threads, precision, tail(net) if tail else None)
     log.info("backend: %s", chosen.label)
     return net, chosen
@@ -248,7 +270,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rtdenoise"
 
 
-def weights_key(model: NoiseCanceler) -> str:
+def weights_key(model: "NoiseCanceler | SpectralCanceler") -> str:
     """A hash of the architecture and every weight: the cache key, so changed weights re-export."""
     h = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True).encode())
     h.update(torch.__version__.encode())
@@ -352,3 +374,159 @@ def cuda_fn(model: NoiseCanceler, dtype: torch.dtype = torch.float32) -> WindowF
         torch.cuda.current_stream().synchronize()      # the one host sync per hop: the result is needed now
         return host_out_np[None].copy()
     return run
+
+
+# --- the spectral family --------------------------------------------------------------------------
+
+def _build_spectral(model: SpectralCanceler, name: str, threads: int | None, precision: str) -> Backend:
+    cfg = model.config
+    skip = lambda state, spec: skip_frame(state, spec, cfg)
+    zeros = lambda batch: [s.numpy() for s in model.initial_state(batch, "cpu")]
+    if name == "torch":
+        device = next(model.parameters()).device
+        return Backend("torch", spectral_torch_fn(model), f"torch {device.type}"
+                       + (f" ({_threads(torch.get_num_threads())})" if device.type == "cpu" else ""),
+                       initial_state=zeros, skip=skip)
+    if name == "onnx":
+        threads = threads or torch.get_num_threads()
+        return Backend("onnx", spectral_onnx_fn(model, threads, precision), f"onnx {precision} ({_threads(threads)})",
+                       precision, threads, initial_state=zeros, skip=skip)
+    fn, initial, skip_on_gpu = spectral_cuda_fn(model, _CUDA_DTYPES[precision])
+    return Backend("cuda", fn, f"cuda {precision} ({torch.cuda.get_device_name()})", precision,
+                   initial_state=initial, skip=skip_on_gpu)
+
+
+def spectral_torch_fn(model: SpectralCanceler) -> Callable:
+    """Eager torch on the model's device, in inference mode; state as numpy arrays."""
+    device = next(model.parameters()).device
+
+    def run(spec: np.ndarray, state: list) -> tuple[np.ndarray, list]:
+        with torch.inference_mode():
+            out = model.step(torch.from_numpy(np.ascontiguousarray(spec, np.float32)).to(device),
+                             *[torch.as_tensor(s, device=device) for s in state])
+        return out[0].float().cpu().numpy(), [s.float().cpu().numpy() for s in out[1:]]
+    return run
+
+
+def spectral_onnx_fn(model: SpectralCanceler, threads: int = 1, precision: str = "fp32") -> Callable:
+    """ONNX Runtime on the CPU: the step graph (:func:`rtdenoise.export.export_spectral_onnx`), the
+    state as graph inputs and outputs, exported once per set of weights into the cache.
+
+    fp32 by default: the network is a few hundred thousand multiply-adds per frame, so a hop costs
+    mostly the call itself, and int8 (dynamic quantisation of its matrix products) is offered to
+    measure, not assumed to pay (the README's benchmark has the figures)."""
+    import onnxruntime as ort
+    from .export import ExportError, export_spectral_onnx, quantize_spectral_int8
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, threads)
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    path = cache_dir() / "onnx" / f"spectral-{precision}-{weights_key(model)}.onnx"
+
+    def ensure(again: bool = False) -> None:
+        with _export_lock:
+            if again or not path.is_file():
+                fp32 = path.with_name(path.name.replace(f"-{precision}-", "-fp32-"))
+                if again or not fp32.is_file():
+                    log.info("exporting the generator to ONNX (once for these weights): %s", fp32)
+                    export_spectral_onnx(model, fp32)
+                if precision == "int8":
+                    log.info("quantising the generator to int8 (once for these weights): %s", path)
+                    quantize_spectral_int8(fp32, path)
+    try:
+        ensure()
+        try:
+            session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:         # a cache file damaged since it was written: make it again
+            log.warning("cached ONNX graph %s unreadable (%s); exporting again", path, str(e).splitlines()[0][:120])
+            ensure(again=True)
+            session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except ExportError as e:
+        raise BackendError(str(e)) from None
+    names = [i.name for i in session.get_inputs()]
+
+    def run(spec: np.ndarray, state: list) -> tuple[np.ndarray, list]:
+        feed = {names[0]: np.ascontiguousarray(spec, np.float32)}
+        feed.update(zip(names[1:], state))
+        out = session.run(None, feed)
+        return out[0], out[1:]
+    return run
+
+
+def spectral_cuda_fn(model: SpectralCanceler, dtype: torch.dtype = torch.float32) -> tuple[Callable, Callable, Callable]:
+    """The step on the GPU with its state resident there. A live frame (batch 1, one frame)
+    replays a captured CUDA graph that reads the state buffers and writes the next state into them,
+    so a hop costs one small copy in, one launch, one copy out and one sync; the state never
+    leaves the GPU. Other shapes (whole files) run eagerly. The state handed around is a token
+    naming the resident buffers; :attr:`Backend.skip` advances the deep filter's history there."""
+    model = model.to("cuda").eval()
+    cfg = model.config
+    autocast = torch.autocast("cuda", dtype=dtype, enabled=dtype != torch.float32)
+    host_in = torch.zeros(1, 1, cfg.bins, 2, pin_memory=True)
+    host_out = torch.zeros(1, 1, cfg.bins, 2, pin_memory=True)
+    dev_in = torch.zeros(1, 1, cfg.bins, 2, device="cuda")
+    resident = [s.clone() for s in model.initial_state(1, "cuda")]
+
+    def forward(spec: torch.Tensor, state: list) -> tuple:
+        with autocast:
+            out = model.step(spec, *state)
+        return tuple(o.float() for o in out)
+
+    graph: "torch.cuda.CUDAGraph | None" = None
+    with torch.inference_mode():
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):            # warm-up on a side stream, as graph capture requires
+            for _ in range(3):
+                forward(dev_in, resident)
+        torch.cuda.current_stream().wait_stream(side)
+        try:
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                dev_out, *next_state = forward(dev_in, resident)
+                for r, n in zip(resident, next_state):
+                    r.copy_(n)                    # the state is updated inside the graph
+        except RuntimeError as e:                 # e.g. a cuDNN GRU that refuses capture: run it eagerly
+            log.warning("CUDA graph capture failed (%s); the live frame runs eagerly", str(e).splitlines()[0][:120])
+            graph = None
+    torch.cuda.synchronize()
+    host_in_np, host_out_np = host_in.numpy(), host_out.numpy()
+
+    class Resident(list):
+        """The token for the GPU-resident state of the one live stream."""
+
+    def initial_state(batch: int) -> list:
+        if batch == 1:
+            with torch.inference_mode():
+                for r, z in zip(resident, model.initial_state(1, "cuda")):
+                    r.copy_(z)
+            return Resident()
+        return [s for s in model.initial_state(batch, "cuda")]
+
+    def run(spec: np.ndarray, state: list) -> tuple[np.ndarray, list]:
+        if graph is not None and isinstance(state, Resident) and spec.shape[:2] == (1, 1):
+            host_in_np[:] = spec
+            with torch.inference_mode():
+                dev_in.copy_(host_in, non_blocking=True)
+                graph.replay()
+                host_out.copy_(dev_out, non_blocking=True)
+            torch.cuda.current_stream().synchronize()   # the one host sync per hop: the result is needed now
+            return host_out_np.copy(), state
+        with torch.inference_mode():
+            tensors = list(resident) if isinstance(state, Resident) else [torch.as_tensor(s, device="cuda") for s in state]
+            out, *new = forward(torch.from_numpy(np.ascontiguousarray(spec, np.float32)).to("cuda"), tensors)
+            if isinstance(state, Resident):
+                for r, n in zip(resident, new):
+                    r.copy_(n)
+                return out.cpu().numpy(), state
+            return out.cpu().numpy(), new
+
+    def skip(state: list, spec: np.ndarray) -> list:
+        if len(resident) < 2 or not isinstance(state, Resident):
+            return skip_frame(state, spec, cfg) if not isinstance(state, Resident) else state
+        with torch.inference_mode():
+            low = torch.from_numpy(np.ascontiguousarray(spec[:, -1:, :cfg.df_bins])).to("cuda")
+            resident[1].copy_(torch.cat([resident[1][:, 1:], low], dim=1))
+        return state
+
+    return run, initial_state, skip

@@ -1,12 +1,16 @@
-"""Model architecture as a dataclass, with named presets.
+"""Model architectures as dataclasses, with named presets, for both generator families.
 
-One config describes the generator and the discriminators, so a checkpoint's JSON is enough to
-rebuild either; the presets trade quality for speed from the seed design down to a CPU real-time size.
+``seed``: the seed design's waveform encoder-decoder over fixed windows (:class:`ModelConfig`,
+presets ``seed``, ``half``, ``small``, ``tiny``). ``spectral``: a causal generator that works frame
+by frame on a short-time spectrum and carries its state from hop to hop (:class:`SpectralConfig`,
+presets ``spectral`` and ``spectral-tiny``). One config describes a generator (and, for ``seed``,
+its discriminators), so a model's JSON is enough to rebuild it; the JSON names the family.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar, Union
 
 SAMPLE_RATE = 16000
 
@@ -21,6 +25,8 @@ class ModelConfig:
     ``channels`` are the encoder's output channels, one per strided layer; the decoder mirrors them.
     ``window`` must be divisible by ``2 ** len(channels)`` so the bottleneck has a whole length.
     """
+
+    family: ClassVar[str] = "seed"
 
     channels: tuple[int, ...] = SEED_CHANNELS
     window: int = 16384
@@ -53,10 +59,9 @@ class ModelConfig:
         """(channels, length) at the bottleneck, where z is concatenated."""
         return self.channels[-1], self.window // 2 ** len(self.channels)
 
-    @property
-    def disc_layers(self) -> int:
-        """Discriminator depth: the seed's 10 for 16384 samples, so its final length stays 16."""
-        return max(1, min(10, (self.window // 16).bit_length() - 1))
+    def discriminator(self) -> "DiscriminatorConfig":
+        """The discriminators that train this G: over its window, its kernel, ``disc_width`` wide."""
+        return DiscriminatorConfig(self.window, self.kernel, self.disc_width)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -65,11 +70,108 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        return cls(**d)
+        return cls(**_known(cls, d))
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """The seed's discriminator (used as CD and as ND) over pairs of ``window`` samples, with
+    channels ``width`` times the seed's. Either generator family trains against it."""
+
+    window: int = 16384
+    kernel: int = 32
+    width: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.window < 32 or self.kernel % 2 or self.width <= 0:
+            raise ValueError("discriminator window must be at least 32, kernel even, width positive")
+
+    @property
+    def layers(self) -> int:
+        """Depth: the seed's 10 for 16384 samples, so its final length stays 16."""
+        return max(1, min(10, (self.window // 16).bit_length() - 1))
+
+
+def _known(cls: type, d: dict[str, Any]) -> dict[str, Any]:
+    known = {f.name for f in fields(cls)}
+    unknown = set(d) - known
+    if unknown:
+        raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+    return dict(d)
+
+
+@dataclass(frozen=True)
+class SpectralConfig:
+    """Architecture of the spectral generator (:class:`rtdenoise.spectral.SpectralCanceler`).
+
+    It analyses the input with an ``n_fft``-point STFT every ``hop`` samples (square-root Hann
+    windows at 50% overlap, which reconstruct exactly), and per frame: ``bands`` ERB-spaced band
+    levels and the compressed complex spectrum of the lowest ``df_bins`` bins feed ``layers`` GRUs
+    of width ``hidden`` (recurrence over time only: the state is carried from hop to hop). Their
+    output gives a gain per band, spread over the bins above ``df_bins``, and a deep filter of
+    ``df_order`` complex taps (this frame and the ones before it) per bin below, where speech
+    harmonics are resolved. No future frame is used: the algorithmic latency is one window.
+    """
+
+    family: ClassVar[str] = "spectral"
+
+    n_fft: int = 512
+    hop: int = 256
+    bands: int = 32
+    df_bins: int = 64
+    df_order: int = 3
+    hidden: int = 192
+    layers: int = 2
+    compress: float = 0.3            # features are |X| ** compress (a loudness-like scale)
+    sample_rate: int = SAMPLE_RATE
+
+    def __post_init__(self) -> None:
+        if self.n_fft % 2 or self.hop * 2 != self.n_fft:
+            raise ValueError("hop must be half of n_fft (square-root Hann windows overlap-add to one only at 50%)")
+        if not 2 <= self.bands <= self.bins // 2:
+            raise ValueError(f"bands must be in 2..{self.bins // 2}")
+        if not 0 <= self.df_bins <= self.bins or self.df_order < 1:
+            raise ValueError(f"df_bins must be in 0..{self.bins} and df_order at least 1")
+        if self.hidden < 1 or self.layers < 1 or not 0 < self.compress <= 1 or self.sample_rate <= 0:
+            raise ValueError("hidden and layers must be positive, compress in (0, 1], sample_rate positive")
+
+    @property
+    def bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    @property
+    def window(self) -> int:
+        """Samples per analysis frame (what a stream must hold)."""
+        return self.n_fft
+
+    @property
+    def latency(self) -> int:
+        """Algorithmic latency in samples: one window (a frame is complete only when its last
+        sample has arrived, and the model looks at no later frame)."""
+        return self.n_fft
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SpectralConfig":
+        return cls(**_known(cls, d))
+
+
+AnyConfig = Union[ModelConfig, SpectralConfig]
+FAMILIES: dict[str, type] = {"seed": ModelConfig, "spectral": SpectralConfig}
+
+
+def config_from_dict(d: dict[str, Any], family: str = "seed") -> AnyConfig:
+    """A model config of ``family`` from its JSON form; bad values are a ValueError."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown model family {family!r} (known: {', '.join(FAMILIES)})")
+    if not isinstance(d, dict):
+        raise ValueError("the model config must be a JSON object")
+    try:
+        return FAMILIES[family].from_dict(d)
+    except TypeError as e:
+        raise ValueError(str(e)) from None
 
 
 def _scaled(width: float, depth: int) -> tuple[int, ...]:
@@ -89,10 +191,25 @@ PRESETS: dict[str, ModelConfig] = {
     "tiny": ModelConfig(channels=(4, 8, 8, 16, 16), window=512, kernel=8, disc_width=0.125),
 }
 
+SPECTRAL_PRESETS: dict[str, SpectralConfig] = {
+    # The live default: 32 ms algorithmic latency (512-point frames at 16 kHz, no look-ahead).
+    "spectral": SpectralConfig(),
+    # For tests and smoke runs only.
+    "spectral-tiny": SpectralConfig(bands=8, df_bins=16, df_order=2, hidden=16, layers=1),
+}
 
-def preset(name: str) -> ModelConfig:
+#: Every preset of both families, by name (names are unique across families).
+ALL_PRESETS: dict[str, AnyConfig] = {**PRESETS, **SPECTRAL_PRESETS}
+
+
+def preset(name: str) -> AnyConfig:
     """Look up a preset by name, with an error that lists the valid ones."""
     try:
-        return PRESETS[name]
+        return ALL_PRESETS[name]
     except KeyError:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(ALL_PRESETS)}") from None
+
+
+def family_presets(family: str) -> list[str]:
+    """Preset names of one family, in order."""
+    return [n for n, c in ALL_PRESETS.items() if c.family == family]

@@ -1,6 +1,10 @@
-"""Offline enhancement: whole signals and files through the generator, windows overlap-added.
+"""Offline enhancement: whole signals and files through the generator of either family.
 
-The generator sees fixed windows. A signal is cut into windows every ``hop`` samples (padded by
+A spectral model runs its frames in order from a silent start, as a stream does, in chunks with
+the state carried (:func:`rtdenoise.stft.enhance`): the result is the stream's output sample for
+sample, without its delay.
+
+A seed-family generator sees fixed windows. A signal is cut into windows every ``hop`` samples (padded by
 half a window at both ends, so every sample is seen by overlapping windows), each window is
 enhanced, and the outputs are blended with a Hann weight normalised by the summed weights. Window
 edges, where the convolutions see zero padding, count least, and an identity generator gives back
@@ -25,6 +29,7 @@ from .cli import add_model_flags
 from .emphasis import deemphasis, preemphasis
 from .errors import AudioError, RtDenoiseError
 from .model import NoiseCanceler
+from .spectral import SpectralCanceler, frame_count
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +77,17 @@ def overlap_add(x: np.ndarray, window: int, hop: int, fn: WindowFn, batch: int =
     return np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
 
 
-def enhance_16k(model: NoiseCanceler, x: np.ndarray, hop: int | None = None, batch: int = 16,
+def enhance_16k(model: "NoiseCanceler | SpectralCanceler", x: np.ndarray, hop: int | None = None, batch: int = 16,
                 progress: Callable[[int], None] | None = None, backend: "str | backends.Backend | None" = "auto") -> np.ndarray:
-    """Enhance rows of 16 kHz audio ([rows, n] or [n]), pre-emphasis to de-emphasis, on ``backend``
-    (see :mod:`rtdenoise.backends`)."""
+    """Enhance rows of 16 kHz audio ([rows, n] or [n]) on ``backend`` (see :mod:`rtdenoise.backends`):
+    seed family pre-emphasis to de-emphasis over overlapping windows, spectral family frame by frame."""
     cfg = model.config
     x = np.atleast_2d(np.asarray(x, np.float32))
+    if isinstance(model, SpectralCanceler):
+        from . import stft
+        check_hop(model, hop)
+        be = backends.for_model(model, backend)
+        return stft.enhance(be.fn, be.initial_state, x, cfg, progress)
     pre, _ = preemphasis(x, cfg.preemphasis)
     fn = backends.for_model(model, backend).fn
     y = overlap_add(pre, cfg.window, hop or default_hop(cfg.window), fn, batch, progress)
@@ -85,7 +95,14 @@ def enhance_16k(model: NoiseCanceler, x: np.ndarray, hop: int | None = None, bat
     return out
 
 
-def enhance(model: NoiseCanceler, audio: np.ndarray, sample_rate: int, hop: int | None = None,
+def check_hop(model: "NoiseCanceler | SpectralCanceler", hop: int | None) -> None:
+    """A spectral model has one hop, its own: any other is a one-line error that says which."""
+    if isinstance(model, SpectralCanceler) and hop not in (None, model.config.hop):
+        raise RtDenoiseError(f"--hop {hop}: this spectral model runs one frame every {model.config.hop} samples "
+                             f"(use --hop {model.config.hop} or leave it out)")
+
+
+def enhance(model: "NoiseCanceler | SpectralCanceler", audio: np.ndarray, sample_rate: int, hop: int | None = None,
             progress: Callable[[int], None] | None = None, backend: "str | backends.Backend | None" = "auto") -> np.ndarray:
     """Denoise ``audio`` ([frames] or [frames, channels], any rate) and return it in the same shape
     and rate. Channels are enhanced independently; other rates go through soxr to 16 kHz and back."""
@@ -100,9 +117,13 @@ def enhance(model: NoiseCanceler, audio: np.ndarray, sample_rate: int, hop: int 
     return y[:, 0] if mono else y
 
 
-def windows_for(model: NoiseCanceler, frames: int, channels: int, sample_rate: int, hop: int | None = None) -> int:
-    """How many generator windows ``enhance`` will run for such audio (for progress bars)."""
+def windows_for(model: "NoiseCanceler | SpectralCanceler", frames: int, channels: int, sample_rate: int,
+                hop: int | None = None) -> int:
+    """How many generator windows (spectral family: frames) ``enhance`` will run for such audio,
+    for progress bars."""
     n = int(np.ceil(frames * model.config.sample_rate / sample_rate))
+    if isinstance(model, SpectralCanceler):
+        return channels * frame_count(n, model.config.n_fft, model.config.hop)
     w = model.config.window
     h = hop or default_hop(w)
     return channels * max(1, -(-(n + 2 * (w // 2) - w) // h) + 1)

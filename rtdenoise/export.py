@@ -1,4 +1,7 @@
-"""G rewritten for inference engines, and its ONNX export (fp32, or int8 calibrated on speech).
+"""Generators rewritten for inference engines, and their ONNX export.
+
+The seed family (below, first) needs rewriting to be fast; the spectral family exports as it is, as a
+step graph with its state as inputs and outputs (:func:`export_spectral_onnx`).
 
 Two rewrites give the same numbers as :class:`~rtdenoise.model.NoiseCanceler` with less work:
 
@@ -40,6 +43,7 @@ from torch import Tensor, nn
 
 from .errors import RtDenoiseError
 from .model import NoiseCanceler, level_gain
+from .spectral import SpectralCanceler
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +212,67 @@ def quantize_int8(src: Path, dst: Path, windows: list[np.ndarray]) -> Path:
         for leftover in (tmp, pre, Path(str(pre) + ".data")):
             if os.path.exists(leftover):
                 os.unlink(leftover)
+    return dst
+
+
+class _SpectralStep(nn.Module):
+    """``SpectralCanceler.step`` as a module with positional tensors, for the exporter."""
+
+    def __init__(self, g: SpectralCanceler) -> None:
+        super().__init__()
+        self.g = copy.deepcopy(g).to("cpu").eval()
+
+    def forward(self, spec: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
+        return self.g.step(spec, *state)
+
+
+def export_spectral_onnx(model: SpectralCanceler, path: Path) -> Path:
+    """Export the spectral generator's step (any batch, any number of frames) to ``path``: inputs
+    ``spec`` [B, T, bins, 2] and the state (:attr:`SpectralCanceler.state_names`), outputs ``out``
+    and the next state (``<name>_out``). Written under a temporary name and renamed.
+
+    The TorchScript exporter is used here, not the dynamo one: it maps ``nn.GRU`` to ONNX's GRU
+    operator with the frame count left dynamic (one graph for a live frame and a whole file),
+    where the dynamo exporter fixed the frame count of the traced example."""
+    step = _SpectralStep(model)
+    names = model.state_names
+    state = model.initial_state(1, "cpu")
+    spec = torch.zeros(1, 3, model.config.bins, 2)
+    axes = {"spec": {0: "batch", 1: "frames"}, "out": {0: "batch", 1: "frames"}}
+    for name, s in zip(names, state):
+        b = 1 if name == "gru" else 0                      # GRU state is [layers, batch, hidden]
+        axes[name] = axes[name + "_out"] = {b: "batch"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
+    os.close(fd)
+    try:
+        with _quiet():
+            torch.onnx.export(step, (spec, *state), tmp, dynamo=False, opset_version=17, input_names=["spec", *names],
+                              output_names=["out", *[n + "_out" for n in names]], dynamic_axes=axes)
+        os.replace(tmp, path)
+    except Exception as e:
+        raise ExportError(f"ONNX export failed: {str(e).splitlines()[0][:200]}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def quantize_spectral_int8(src: Path, dst: Path) -> Path:
+    """Dynamic int8 quantisation (weights int8, activations quantised per call) of the spectral
+    step graph's matrix products and GRUs: no calibration data needed."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=dst.parent)
+    os.close(fd)
+    try:
+        with _quiet():
+            quantize_dynamic(str(src), tmp, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm", "GRU"])
+        os.replace(tmp, dst)
+    except Exception as e:
+        raise ExportError(f"int8 quantisation failed: {str(e).splitlines()[0][:200]}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return dst
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 from torchgan.layers import VirtualBatchNorm
 
-from .config import SEED_CHANNELS, ModelConfig
+from .config import SEED_CHANNELS, DiscriminatorConfig, ModelConfig
 
 
 def _pad(kernel: int) -> int:
@@ -95,18 +95,18 @@ class Discriminator(nn.Module):
     of the rest of its batch, as VBN intends.
     """
 
-    def __init__(self, config: ModelConfig, reference: Tensor | None = None) -> None:
+    def __init__(self, config: DiscriminatorConfig, reference: Tensor | None = None) -> None:
         super().__init__()
         k, p = config.kernel, _pad(config.kernel)
-        doubled = [max(2, int(round(2 * c * config.disc_width))) for c in SEED_CHANNELS[:10]]
-        chans = (2, *doubled[: config.disc_layers])
+        doubled = [max(2, int(round(2 * c * config.width))) for c in SEED_CHANNELS[:10]]
+        chans = (2, *doubled[: config.layers])
         self.convs = nn.ModuleList(
             nn.Conv1d(chans[i], chans[i + 1], k, stride=2, padding=p) for i in range(len(chans) - 1)
         )
         self.norms = nn.ModuleList(VirtualBatchNorm(c) for c in chans[1:])
         self.act = nn.LeakyReLU(0.3)
         self.project = nn.Conv1d(chans[-1], 1, 1)
-        final = config.window // 2 ** config.disc_layers
+        final = config.window // 2 ** config.layers
         self.linear = nn.Linear(final, 1)
         self.register_buffer("reference", torch.zeros(0, 2, config.window))
         if reference is not None:

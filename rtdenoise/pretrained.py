@@ -1,9 +1,10 @@
 """Saving and loading generator weights: safetensors plus a JSON config, never a pickle.
 
 A model is two files side by side: ``NAME.safetensors`` (weights, fp32 or fp16) and ``NAME.json``
-(architecture, sample rate, pre-emphasis, the SHA-256 of the weights file, and free-form training
-metadata). The checksum turns a truncated or swapped weights file into a clear error instead of a
-model that silently produces garbage.
+(the generator family, its architecture and sample rate, the SHA-256 of the weights file, and
+free-form training metadata). The checksum turns a truncated or swapped weights file into a clear
+error instead of a model that silently produces garbage. A JSON without ``family`` is the seed
+family's (every model saved before the spectral family existed).
 """
 from __future__ import annotations
 
@@ -19,14 +20,24 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .config import ModelConfig
+from .config import config_from_dict
 from .errors import ModelError
 from .model import NoiseCanceler
+from .spectral import SpectralCanceler
 
 log = logging.getLogger(__name__)
 
 FORMAT = "rtdenoise-model/1"
 DEFAULT_MODEL = "rtdenoise-small"
+
+#: A generator of either family.
+Generator = NoiseCanceler | SpectralCanceler
+GENERATORS: dict[str, type] = {"seed": NoiseCanceler, "spectral": SpectralCanceler}
+
+
+def build_generator(config) -> Generator:
+    """A freshly initialised generator for ``config`` (either family's config dataclass)."""
+    return GENERATORS[config.family](config)
 
 
 def model_dirs() -> list[Path]:
@@ -66,7 +77,7 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def save_model(model: NoiseCanceler, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None,
+def save_model(model: Generator, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None,
                half: bool = False) -> Path:
     """Write ``path`` (.safetensors) and its .json config; returns the .json path. ``half`` stores fp16
     (half the size; the loader casts back to fp32)."""
@@ -82,6 +93,7 @@ def save_model(model: NoiseCanceler, path: str | os.PathLike[str], metadata: dic
         "weights": weights.name,
         "sha256": sha256(weights),
         "dtype": str(dtype).removeprefix("torch."),
+        "family": model.config.family,
         "model": model.config.to_dict(),
         "metadata": metadata or {},
     }
@@ -100,8 +112,9 @@ def read_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def load_model(model: str | os.PathLike[str] | None = None, device: str | torch.device | None = None) -> NoiseCanceler:
-    """Load a generator by name or path, checked against its checksum, in inference mode.
+def load_model(model: str | os.PathLike[str] | None = None, device: str | torch.device | None = None) -> Generator:
+    """Load a generator of either family by name or path, checked against its checksum, in
+    inference mode.
 
     ``device`` defaults to CUDA when available, else the CPU.
     """
@@ -113,8 +126,11 @@ def load_model(model: str | os.PathLike[str] | None = None, device: str | torch.
     if sha256(weights) != config.get("sha256"):
         raise ModelError(f"{weights}: checksum mismatch (file corrupt or replaced)")
     try:
-        arch = ModelConfig.from_dict(config["model"])
-        net = NoiseCanceler(arch)
+        arch = config_from_dict(config.get("model"), str(config.get("family", "seed")))
+    except ValueError as e:
+        raise ModelError(f"{cfg_path}: not a valid model config ({str(e).splitlines()[0][:200]})") from None
+    try:
+        net = build_generator(arch)
         state = load_file(str(weights))
         net.load_state_dict({k: v.float() for k, v in state.items()})
     except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as e:

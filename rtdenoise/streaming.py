@@ -1,4 +1,10 @@
-"""Streaming enhancement: the generator over a sliding window, one hop at a time, with known latency.
+"""Streaming enhancement: one hop at a time, with known latency, for either generator family.
+
+:class:`StreamingDenoiser` is the one streaming class; what happens inside a hop depends on the
+model's family. The spectral family's hop (:class:`rtdenoise.stft.SpectralHop`) is one STFT frame
+through a stateful network, with a fixed delay of ``n_fft - hop`` samples. The seed family's hop
+is the sliding window described next. The user's controls, the late-hop fallback and the
+bookkeeping of pending input are the same for both.
 
 The generator only works on whole windows of ``W`` samples. Live, every hop of ``H`` new samples the
 window slides by ``H`` and G runs once on the newest ``W`` samples. Its output is taken ``A``
@@ -34,6 +40,8 @@ from .emphasis import deemphasis, preemphasis
 from . import backends
 from .enhance import overlap_add
 from .model import NoiseCanceler
+from .spectral import SpectralCanceler
+from .stft import SpectralHop
 
 WindowFn = Callable[[np.ndarray], np.ndarray]
 
@@ -88,6 +96,20 @@ def default_stream_config(window: int, sample_rate: int = 16000, hop_ms: float |
     return StreamConfig(window, hop, max(0, min(look, window - hop)))
 
 
+def spectral_stream_config(config) -> StreamConfig:
+    """A spectral model's fixed framing in the stream's terms: a window of ``n_fft``, one frame per
+    hop, and output ``n_fft - hop`` samples behind the newest input (latency: one window)."""
+    return StreamConfig(config.n_fft, config.hop, config.n_fft - config.hop)
+
+
+def check_lookahead(model: "NoiseCanceler | SpectralCanceler", lookahead: int | None) -> None:
+    """A spectral model looks at no future frame: a look-ahead other than 0 is a one-line error."""
+    from .errors import RtDenoiseError
+    if isinstance(model, SpectralCanceler) and lookahead not in (None, 0):
+        raise RtDenoiseError(f"--lookahead {lookahead}: this spectral model uses no look-ahead (use --lookahead 0 or "
+                             f"leave it out); its latency is one {1000 * model.config.latency / model.config.sample_rate:.0f} ms window")
+
+
 class StreamingDenoiser:
     """Enhance a 16 kHz mono stream hop by hop. Not thread-safe: one thread owns it.
 
@@ -97,45 +119,48 @@ class StreamingDenoiser:
     every sample pushed so far has come out.
     """
 
-    def __init__(self, model: NoiseCanceler | WindowFn, config: StreamConfig | None = None,
+    def __init__(self, model: "NoiseCanceler | SpectralCanceler | WindowFn", config: StreamConfig | None = None,
                  preemphasis_coef: float | None = None, backend: "str | backends.Backend | None" = "auto") -> None:
-        if config is None:
-            if not isinstance(model, NoiseCanceler):
-                raise ValueError("a window function needs an explicit StreamConfig")
-            config = default_stream_config(model.config.window, model.config.sample_rate)
-        if isinstance(model, NoiseCanceler):
-            if config.window != model.config.window:
-                raise ValueError(f"stream window {config.window} differs from the model's {model.config.window}")
-            # G's output is read only from the hop's start to the window's end: ask for that tail.
-            self.backend = backends.for_model(model, backend, tail=config.hop + config.lookahead)
-            self._g = self.backend.fn
-            coef = model.config.preemphasis if preemphasis_coef is None else preemphasis_coef
+        if isinstance(model, SpectralCanceler):
+            fixed = spectral_stream_config(model.config)
+            if config is not None and config != fixed:
+                raise ValueError(f"a spectral model streams with its own framing: hop {fixed.hop}, no look-ahead "
+                                 f"({1000 * model.config.latency / model.config.sample_rate:.0f} ms)")
+            config = fixed
+            self.backend = backends.for_model(model, backend)
+            self._core: "SpectralHop | _WindowHop" = SpectralHop(self.backend.fn, self.backend.initial_state,
+                                                                  self.backend.skip, model.config)
         else:
-            self.backend = backends.for_model(model)
-            self._g = model
-            coef = 0.95 if preemphasis_coef is None else preemphasis_coef
+            if config is None:
+                if not isinstance(model, NoiseCanceler):
+                    raise ValueError("a window function needs an explicit StreamConfig")
+                config = default_stream_config(model.config.window, model.config.sample_rate)
+            if isinstance(model, NoiseCanceler):
+                if config.window != model.config.window:
+                    raise ValueError(f"stream window {config.window} differs from the model's {model.config.window}")
+                # G's output is read only from the hop's start to the window's end: ask for that tail.
+                self.backend = backends.for_model(model, backend, tail=config.hop + config.lookahead)
+                coef = model.config.preemphasis if preemphasis_coef is None else preemphasis_coef
+            else:
+                self.backend = backends.for_model(model)
+                coef = 0.95 if preemphasis_coef is None else preemphasis_coef
+            self._core = _WindowHop(self.backend.fn, config, coef)
         self.config = config
-        self.coef = coef
-        W, H = config.window, config.hop
-        self._ramp = config.ramp()
-        self._raw = np.zeros(W, np.float32)          # newest W input samples, as they came
-        self._pre = np.zeros(W, np.float32)          # the same, pre-emphasised
-        self._pre_state = np.zeros(1, np.float32)
-        self._de_state = np.zeros(1)
-        self._tail = np.zeros(config.crossfade, np.float32)   # previous window's estimate of the next hop's start
+        H = config.hop
         self._pending = np.zeros(H, np.float32)      # input of an incomplete hop
         self._npending = 0
+        self._wet = np.zeros(H, np.float32)
         self._emitted = 0                            # output samples emitted so far
         self._wet_gain = 1.0                         # current dry/wet position, ramped towards the target
         self.strength = 1.0                          # target: 1 = fully denoised, 0 = dry input
         self.bypass = False
         self.late_hops = 0                           # hops emitted dry because the caller was late
-        self.last_dry = self._raw[:0]
+        self.last_dry = self._pending[:0]
 
     def warm_up(self) -> None:
         """Run G once on silence: first calls are slow (lazy kernels, allocator), and a live
         stream should not pay that on its first hop."""
-        self._g(np.zeros((1, self.config.window), np.float32))
+        self._core.warm_up()
 
     # -- controls ----------------------------------------------------------------------------------
     def set_strength(self, strength: float) -> None:
@@ -177,31 +202,15 @@ class StreamingDenoiser:
     def process_hop(self, hop_in: np.ndarray, out: np.ndarray, run_model: bool = True) -> None:
         """One hop: ``H`` new samples in, ``H`` output samples into ``out``. With ``run_model=False``
         G is skipped and the hop is the dry input, crossfaded (the caller is behind real time)."""
-        cfg = self.config
-        W, H, A, C = cfg.window, cfg.hop, cfg.lookahead, cfg.crossfade
-        self._raw[:-H] = self._raw[H:]
-        self._raw[-H:] = hop_in
-        pre, self._pre_state = preemphasis(hop_in, self.coef, self._pre_state)
-        self._pre[:-H] = self._pre[H:]
-        self._pre[-H:] = pre
-        idle = self.bypass and self._wet_gain == 0.0 and self._emitted > 0   # fully bypassed: G unheard
-        if run_model and not idle:
-            y = self._g(self._pre[None])[0]            # the window's last len(y) samples
-        else:
-            y = self._pre                              # the identity: dry, in the same domain
-            self.late_hops += not run_model
-        own = len(y) - A - H                           # where this hop's output starts in y
-        wet_pre = y[own:own + H].copy()
-        if C:
-            wet_pre[:C] = self._ramp * wet_pre[:C] + (1.0 - self._ramp) * self._tail
-            self._tail[:] = y[own + H:own + H + C]
-        before = max(0, min(H, A - self._emitted))    # samples from before the stream began
-        if before:                                     # are silence, not G's guess (and leave no IIR state)
-            wet_pre[:before] = 0.0
-        wet, self._de_state = deemphasis(wet_pre, self.coef, self._de_state)
-        dry = self._raw[W - A - H:W - A]
+        H = self.config.hop
+        # Fully bypassed, G is not heard; the seed family then skips it, the spectral family keeps
+        # running it so that its state is current when bypass ends.
+        idle = self.bypass and self._wet_gain == 0.0 and self._emitted > 0 and isinstance(self._core, _WindowHop)
+        before = max(0, min(H, self.delay - self._emitted))   # samples from before the stream began
+        dry = self._core.process(hop_in, self._wet, run_model and not idle, before)
+        self.late_hops += not run_model
         self.last_dry = dry                            # the input this hop's output lines up with
-        self._mix(dry, wet, out)
+        self._mix(dry, self._wet, out)
         out[:before] = 0.0
         self._emitted += H
 
@@ -222,8 +231,49 @@ class StreamingDenoiser:
 
     @property
     def delay(self) -> int:
-        """Output sample ``m`` estimates input sample ``m - delay`` (the look-ahead)."""
+        """Output sample ``m`` estimates input sample ``m - delay`` (the look-ahead; for the
+        spectral family the window's overlap)."""
         return self.config.lookahead
+
+
+class _WindowHop:
+    """The seed family's hop: the generator over a sliding window (see the module docstring)."""
+
+    def __init__(self, fn: WindowFn, config: StreamConfig, coef: float) -> None:
+        W, H = config.window, config.hop
+        self._g = fn
+        self.config = config
+        self.coef = coef
+        self._ramp = config.ramp()
+        self._raw = np.zeros(W, np.float32)          # newest W input samples, as they came
+        self._pre = np.zeros(W, np.float32)          # the same, pre-emphasised
+        self._pre_state = np.zeros(1, np.float32)
+        self._de_state = np.zeros(1)
+        self._tail = np.zeros(config.crossfade, np.float32)   # previous window's estimate of the next hop's start
+
+    def warm_up(self) -> None:
+        self._g(np.zeros((1, self.config.window), np.float32))
+
+    def process(self, hop_in: np.ndarray, wet: np.ndarray, run_model: bool, before: int) -> np.ndarray:
+        """Fill ``wet``; returns the dry input it lines up with. The first ``before`` samples
+        precede the stream: they are silence, not G's guess, and leave no filter state."""
+        cfg = self.config
+        W, H, A, C = cfg.window, cfg.hop, cfg.lookahead, cfg.crossfade
+        self._raw[:-H] = self._raw[H:]
+        self._raw[-H:] = hop_in
+        pre, self._pre_state = preemphasis(hop_in, self.coef, self._pre_state)
+        self._pre[:-H] = self._pre[H:]
+        self._pre[-H:] = pre
+        y = self._g(self._pre[None])[0] if run_model else self._pre   # dry: the identity, same domain
+        own = len(y) - A - H                           # where this hop's output starts in y
+        wet_pre = y[own:own + H].copy()
+        if C:
+            wet_pre[:C] = self._ramp * wet_pre[:C] + (1.0 - self._ramp) * self._tail
+            self._tail[:] = y[own + H:own + H + C]
+        if before:
+            wet_pre[:before] = 0.0
+        wet[:], self._de_state = deemphasis(wet_pre, self.coef, self._de_state)
+        return self._raw[W - A - H:W - A]
 
 
 def enhance_like_stream(model: NoiseCanceler | WindowFn, x: np.ndarray, config: StreamConfig,
@@ -232,6 +282,9 @@ def enhance_like_stream(model: NoiseCanceler | WindowFn, x: np.ndarray, config: 
     """Offline, batched: what :class:`StreamingDenoiser` emits for ``x`` (16 kHz mono), aligned to
     ``x`` (so without the stream's delay). Used to check the stream and to score quality at a
     given latency without running in real time."""
+    if isinstance(model, SpectralCanceler):             # its stream is its offline enhancement
+        from .enhance import enhance_16k
+        return enhance_16k(model, x, backend=backend)[0]
     W, H, A = config.window, config.hop, config.lookahead
     if isinstance(model, NoiseCanceler):
         preemphasis_coef = model.config.preemphasis

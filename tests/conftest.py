@@ -16,10 +16,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from rtdenoise.config import PRESETS
+from rtdenoise.config import PRESETS, SPECTRAL_PRESETS
 from rtdenoise.data import colored_noise
 from rtdenoise.model import NoiseCanceler
 from rtdenoise.pretrained import save_model
+from rtdenoise.spectral import SpectralCanceler
 
 ROOT = Path(__file__).resolve().parent.parent
 SR = 16000
@@ -55,12 +56,25 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
+def random_spectral(name: str = "spectral-tiny", seed: int = 0, spread: float = 0.3) -> SpectralCanceler:
+    """A spectral generator with random weights that does something: its initialisation is close
+    to the identity, so the weights are perturbed by ``spread`` (seeded)."""
+    torch.manual_seed(seed)
+    net = SpectralCanceler(SPECTRAL_PRESETS[name]).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(spread * torch.randn_like(p))
+    return net.requires_grad_(False)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models folder holding ``tiny`` (random weights, tiny preset), for fast end-to-end runs."""
+    """A models folder holding ``tiny`` (random weights, tiny preset of the seed family) and
+    ``spectral-tiny`` (the spectral family's), for fast end-to-end runs."""
     d = tmp_path_factory.mktemp("models")
     torch.manual_seed(0)
     save_model(NoiseCanceler(PRESETS["tiny"]), d / "tiny", {"note": "random weights for tests"})
+    save_model(random_spectral(), d / "spectral-tiny", {"note": "random weights for tests"})
     return d
 
 
@@ -68,6 +82,12 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_model(tiny_model_dir: Path):
     from rtdenoise import load_model
     return load_model(tiny_model_dir / "tiny.json", "cpu")
+
+
+@pytest.fixture(scope="session")
+def spectral_model(tiny_model_dir: Path):
+    from rtdenoise import load_model
+    return load_model(tiny_model_dir / "spectral-tiny.json", "cpu")
 
 
 @pytest.fixture(scope="session")

@@ -132,3 +132,16 @@ def test_cuda_half_precision_stays_close(shipped, precision, record_property):
     record_property(f"{precision}_max_abs_error", err)
     print(json.dumps({"precision": precision, "max_abs_error": err}))
     assert err < 1e-2
+
+
+@needs_cuda
+def test_a_spectral_model_streams_on_cuda_with_its_state_on_the_gpu_as_torch_does_on_the_cpu(spectral_model):
+    from rtdenoise.enhance import enhance_16k
+    x = (0.1 * np.random.default_rng(2).standard_normal(8000)).astype(np.float32)
+    want = enhance_16k(spectral_model, x, backend="torch")[0]
+    gpu = load_model(spectral_model.source, "cuda")
+    be = backends.build(gpu, "cuda")
+    den = StreamingDenoiser(gpu, backend=be)
+    y = np.concatenate([den.push(x), den.flush()])[den.delay:den.delay + len(x)]
+    np.testing.assert_allclose(y, want, atol=FP32_TOL)
+    np.testing.assert_allclose(enhance_16k(gpu, x, backend=be)[0], want, atol=FP32_TOL)

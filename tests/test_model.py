@@ -10,7 +10,7 @@ from rtdenoise.model import Discriminator, NoiseCanceler, count_parameters
 def test_every_preset_maps_a_window_to_a_window_and_a_pair_to_a_score(name):
     cfg = PRESETS[name]
     g = NoiseCanceler(cfg)
-    d = Discriminator(cfg, torch.randn(2, 2, cfg.window))
+    d = Discriminator(cfg.discriminator(), torch.randn(2, 2, cfg.window))
     with torch.no_grad():
         assert g(torch.randn(2, 1, cfg.window)).shape == (2, 1, cfg.window)
         assert d(torch.randn(3, 2, cfg.window)).shape == (3, 1)
@@ -27,7 +27,7 @@ def test_seed_preset_is_the_seed_design():
     # decoder mirrors the encoder; from its second layer on, inputs are doubled by the skips
     assert [c.out_channels for c in g.decoder] == [512, 256, 256, 128, 128, 64, 64, 32, 32, 16, 1]
     assert [c.in_channels for c in g.decoder] == [1024, 1024, 512, 512, 256, 256, 128, 128, 64, 64, 32]
-    d = Discriminator(cfg, torch.zeros(2, 2, cfg.window))
+    d = Discriminator(cfg.discriminator(), torch.zeros(2, 2, cfg.window))
     assert len(d.convs) == 10 and d.linear.in_features == 16 and d.act.negative_slope == 0.3
 
 
@@ -63,7 +63,7 @@ class TestVirtualBatchNorm:
         torch.manual_seed(0)
         self.cfg = PRESETS["tiny"]
         self.ref = torch.randn(6, 2, self.cfg.window)
-        self.d = Discriminator(self.cfg, self.ref)
+        self.d = Discriminator(self.cfg.discriminator(), self.ref)
 
     def test_no_statistics_are_left_over_between_calls(self):
         self.d(torch.randn(4, 2, self.cfg.window))
@@ -94,7 +94,7 @@ class TestVirtualBatchNorm:
         assert torch.allclose(seen["out"][1], expected, atol=1e-5)  # scale 1, bias 0 at init
 
     def test_reference_is_part_of_the_saved_state(self):
-        other = Discriminator(self.cfg)
+        other = Discriminator(self.cfg.discriminator())
         other.load_state_dict(self.d.state_dict())
         assert torch.equal(other.reference, self.ref)
 

@@ -73,6 +73,32 @@ def test_weights_that_do_not_match_the_config_are_refused(tmp_path):
         load_model(cfg, "cpu")
 
 
+def test_a_spectral_model_round_trips_and_its_json_names_its_family(tmp_path):
+    from conftest import random_spectral
+    from rtdenoise.spectral import SpectralCanceler
+    net = random_spectral()
+    cfg = save_model(net, tmp_path / "s", {"steps": 3})
+    meta = json.loads(cfg.read_text())
+    assert meta["family"] == "spectral" and meta["model"]["n_fft"] == 512
+    loaded = load_model(cfg, "cpu")
+    assert isinstance(loaded, SpectralCanceler) and loaded.config == net.config
+    x = torch.randn(2, 1, 3000)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), net(x), atol=1e-6, rtol=0)
+
+
+def test_a_config_without_a_family_is_the_seed_familys_and_an_unknown_family_is_refused(tmp_path):
+    _, cfg = _save(tmp_path)
+    meta = json.loads(cfg.read_text())
+    del meta["family"]
+    cfg.write_text(json.dumps(meta))
+    assert isinstance(load_model(cfg, "cpu"), NoiseCanceler)       # as every model saved before the family
+    meta["family"] = "wavenet"
+    cfg.write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="unknown model family 'wavenet'"):
+        load_model(cfg, "cpu")
+
+
 def test_the_default_model_ships_in_the_checkout_and_in_the_package():
     cfg = resolve(None)
     assert cfg.stem == DEFAULT_MODEL and cfg.parent == ROOT / "models"
