@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from . import augment as aug
 from .config import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -121,13 +123,23 @@ class Mixer:
     from ``snr_db``, then one gain for both so that the mixture's level is drawn from ``level_db``
     (dBFS RMS), lowered if the mixture would clip. Babble is built from other speakers' utterances
     of the same split.
+
+    With ``augment`` (see :mod:`rtdenoise.augment`) the pair also goes through what real
+    microphones do (rooms, colouration, telephone band, clipping, speed), and ``clean_fraction``
+    of the pairs carry no noise at all, so that the model learns to leave clean speech alone.
+    The first element of a pair is then the training target, which is not always the dry speech.
     """
 
     def __init__(self, corpus: Corpus, snr_db: tuple[float, float] = (-5.0, 20.0),
-                 level_db: tuple[float, float] = (-40.0, -12.0)) -> None:
+                 level_db: tuple[float, float] = (-40.0, -12.0), augment: aug.AugmentConfig | None = None,
+                 clean_fraction: float = 0.0) -> None:
         self.corpus = corpus
         self.snr_db = snr_db
         self.level_db = level_db
+        self.augment = augment
+        self.clean_fraction = clean_fraction
+        self.rooms = (aug.RoomBank(augment.rooms, augment.seed, augment.rt60)
+                      if augment is not None and augment.reverb > 0 else None)
         self._kinds = list(NOISE_KINDS)
         w = np.array(list(NOISE_KINDS.values()))
         self._weights = w / w.sum()
@@ -165,11 +177,42 @@ class Mixer:
 
     def pair(self, rng: np.random.Generator, n: int, kind: str | None = None,
              snr: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(target, noisy), ``n`` samples each."""
+        if self.augment is not None:
+            return self._augmented(rng, n, kind, snr)
         clean, speaker = self.speech(rng, n)
         kind = kind or str(rng.choice(self._kinds, p=self._weights))
         snr = float(rng.uniform(*self.snr_db)) if snr is None else snr
         noise = self.noise(rng, n, kind, speaker) * rms(clean) * 10 ** (-snr / 20)
         return self.scale(rng, clean, clean + noise)
+
+    def _augmented(self, rng: np.random.Generator, n: int, kind: str | None, snr: float | None) -> tuple[np.ndarray, np.ndarray]:
+        from scipy.signal import lfilter
+        a = self.augment
+        assert a is not None
+        factor = float(rng.uniform(*a.speed_range)) if rng.random() < a.speed else 1.0
+        clean, speaker = self.speech(rng, int(np.ceil(n * factor)) + 8)
+        clean = aug.speed_perturb(clean, factor, n) if factor != 1.0 else clean[:n]
+        silent = rng.random() < self.clean_fraction
+        kind = kind or str(rng.choice(self._kinds, p=self._weights))
+        snr = float(rng.uniform(*self.snr_db)) if snr is None else snr
+        noise = self.noise(rng, n, kind, speaker)
+        target, heard = clean, clean
+        if self.rooms is not None and rng.random() < a.reverb:
+            rir, early, rir_noise = self.rooms.draw(rng)
+            heard, target = aug.convolve(clean, rir), aug.convolve(clean, early)
+            if rng.random() < a.noise_in_room:
+                noise = aug.convolve(noise, rir_noise)
+                noise /= rms(noise)
+        noisy = heard + (0.0 if silent else rms(heard) * 10 ** (-snr / 20)) * noise
+        if rng.random() < a.eq:
+            b, den = aug.random_eq(rng)
+            target, noisy = lfilter(b, den, target), lfilter(b, den, noisy)
+        if rng.random() < a.telephone:
+            target, noisy = aug.telephone_band(target), aug.telephone_band(noisy)
+        if rng.random() < a.clip:
+            noisy = aug.clip(noisy, rng)
+        return self.scale(rng, np.asarray(target, np.float32), np.asarray(noisy, np.float32))
 
     def scale(self, rng: np.random.Generator, clean: np.ndarray, noisy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gain = 10 ** (rng.uniform(*self.level_db) / 20) / rms(noisy)
@@ -192,11 +235,13 @@ VALID_KINDS = ("recorded", "recorded", "babble", "pink", "white", "brown", "hum"
 
 @dataclass
 class Example:
+    """One scored mixture: ``clean`` is the reference a system's output is compared with."""
     name: str
     clean: np.ndarray
     noisy: np.ndarray
     snr: float
     kind: str
+    group: str = "mixtures"
 
 
 def validation_set(data_dir: Path | str | None = None, count: int = 120, seconds: float = 4.0,
@@ -213,4 +258,68 @@ def validation_set(data_dir: Path | str | None = None, count: int = 120, seconds
         kind = VALID_KINDS[(i // len(VALID_SNRS)) % len(VALID_KINDS)]
         clean, noisy = mixer.pair(rng, n, kind=kind, snr=snr)
         out.append(Example(f"valid{i:03d}_{kind}_{snr:+.0f}dB", clean, noisy, snr, kind))
+    return out
+
+
+#: The groups beside the 120 mixtures (see :func:`validation_groups`), in report order.
+GROUPS = ("mixtures", "rooms", "telephone", "levels", "clean")
+
+
+def validation_groups(corpus: Corpus, count: int = 40, seconds: float = 4.0, seed: int = 20261201) -> list[Example]:
+    """Four more fixed groups of ``count`` mixtures from ``valid`` rows, for audio unlike plain
+    mixtures, each with the reference a user would want back:
+
+    ``rooms``
+        Speech in a simulated room (its own seeded bank of rooms, RT60 0.2 to 0.8 s) with the
+        noise in the room too; the reference keeps the direct sound and first 50 ms, as training's
+        target does (see :mod:`rtdenoise.augment`). SNR 0 to 20 dB.
+    ``telephone``
+        The mixture band-limited to an 8 kHz line and resampled back; the reference is the
+        band-limited speech. SNR 0 to 20 dB.
+    ``levels``
+        Quiet microphones (-45 to -35 dBFS) and clipped ones (1 to 12 dB over); the reference is
+        the unclipped speech at the same gain. SNR 0 to 20 dB.
+    ``clean``
+        Nearly clean speech: no added noise, or 30 dB SNR. A denoiser should leave it alone.
+    """
+    from scipy.signal import lfilter  # noqa: F401  (scipy is what the transforms run on)
+    n = int(seconds * SAMPLE_RATE)
+    mixer = Mixer(corpus, level_db=(-30.0, -18.0))
+    rooms = aug.RoomBank(count, seed, (0.2, 0.8))
+    snrs = (0.0, 5.0, 10.0, 15.0, 20.0)
+    out: list[Example] = []
+    for g, group in enumerate(GROUPS[1:]):
+        rng = np.random.default_rng([seed, g])
+        for i in range(count):
+            kind = VALID_KINDS[(i // len(snrs)) % len(VALID_KINDS)]
+            snr = snrs[i % len(snrs)] if group != "clean" else (30.0 if i % 2 else math.nan)
+            clean, speaker = mixer.speech(rng, n)
+            noise = mixer.noise(rng, n, kind, speaker)
+            target = heard = clean
+            if group == "rooms":
+                rir, early, rir_noise = rooms.rooms[i]
+                heard, target = aug.convolve(clean, rir), aug.convolve(clean, early)
+                noise = aug.convolve(noise, rir_noise)
+                noise /= rms(noise)
+            gain = 0.0 if math.isnan(snr) else rms(heard) * 10 ** (-snr / 20)
+            noisy = heard + gain * noise
+            if group == "telephone":
+                target, noisy = aug.telephone_band(target), aug.telephone_band(noisy)
+            level = (-45.0, -35.0) if group == "levels" and i % 2 == 0 else (-30.0, -18.0)
+            scale = 10 ** (rng.uniform(*level) / 20) / rms(noisy)
+            target, noisy = target * scale, noisy * scale
+            detail = kind
+            if group == "levels" and i % 2:
+                noisy = aug.clip(noisy, rng)
+                detail = f"{kind}, clipped"
+            elif group == "levels":
+                detail = f"{kind}, quiet"
+            if group == "clean":
+                detail = "no-noise" if math.isnan(snr) else kind
+            peak = max(float(np.max(np.abs(noisy))), float(np.max(np.abs(target))))
+            if peak > 0.99:                              # keep the files writable as they are
+                target, noisy = target * (0.99 / peak), noisy * (0.99 / peak)
+            label = "none" if math.isnan(snr) else f"{snr:+.0f}dB"
+            out.append(Example(f"{group}{i:03d}_{detail.replace(', ', '-')}_{label}", target.astype(np.float32),
+                               noisy.astype(np.float32), snr, detail, group))
     return out

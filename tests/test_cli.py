@@ -131,7 +131,7 @@ def test_eval_on_a_folder_of_pairs_prints_a_table_and_writes_json(cli, tmp_path)
         expected.append(10 * np.log10(np.sum(c ** 2) / np.sum(n ** 2)))
     r = cli("eval", "--pairs", str(tmp_path / "pairs"), "-m", "tiny", "--json", str(tmp_path / "r.json"))
     assert r.returncode == 0, r.stderr
-    assert "| noisy | all | 2 |" in r.stdout and "| tiny | all | 2 |" in r.stdout
+    assert "| noisy | pairs | all | 2 |" in r.stdout and "| tiny | pairs | all | 2 |" in r.stdout
     summary = json.loads((tmp_path / "r.json").read_text())["summary"]
     noisy = next(e for e in summary if e["system"] == "noisy" and e["snr"] == "all")
     assert abs(noisy["si_sdr"] - np.mean(expected)) < 0.1 and 0 < noisy["stoi"] <= 1
@@ -140,13 +140,43 @@ def test_eval_on_a_folder_of_pairs_prints_a_table_and_writes_json(cli, tmp_path)
 def test_eval_live_scores_each_look_ahead_as_the_stream_runs_it(cli, tiny_data, tmp_path):
     import json
     r = cli("eval", "--data", str(tiny_data), "--count", "2", "--seconds", "1", "-m", "tiny", "--live",
-            "--hop", "128", "--lookahead", "0", "128", "--json", str(tmp_path / "r.json"))
+            "--hop", "128", "--lookahead", "0", "128", "--groups", "mixtures", "--json", str(tmp_path / "r.json"))
     assert r.returncode == 0, r.stderr
     live = {e["system"]: e for e in json.loads((tmp_path / "r.json").read_text())["summary"] if e["snr"] == "all"}
     assert set(live) == {"noisy", "tiny", "tiny live (8 ms: look-ahead 0)", "tiny live (16 ms: look-ahead 8)"}
     assert live["tiny live (8 ms: look-ahead 0)"]["si_sdr"] != live["tiny live (16 ms: look-ahead 8)"]["si_sdr"]
     bad = cli("eval", "--data", str(tiny_data), "-m", "tiny", "--live", "--hop", "128", "--lookahead", "999")
     assert "look-ahead must be in 0..384" in _one_line_error(bad)
+
+
+def test_eval_scores_every_validation_group_and_the_do_no_harm_bucket(cli, tiny_data, tmp_path):
+    import json
+    r = cli("eval", "--data", str(tiny_data), "--count", "5", "--group-count", "2", "--seconds", "1",
+            "-m", "spectral-tiny", "--json", str(tmp_path / "r.json"))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((tmp_path / "r.json").read_text())["summary"]
+    buckets = {(e["system"], e["group"], e["snr"]): e["n"] for e in summary}
+    model = "spectral-tiny (live, 32 ms)"
+    for group, n in (("mixtures", 5), ("rooms", 2), ("telephone", 2), ("levels", 2), ("clean", 2), ("all", 13)):
+        assert buckets[("noisy", group, "all")] == buckets[(model, group, "all")] == n, group
+    assert buckets[(model, "clean", "10+")] == 2 and buckets[(model, "mixtures", "10+")] == 2   # 10 and 15 dB
+    assert f"| {model} | rooms | all | 2 |" in r.stdout
+
+
+def test_a_spectral_model_refuses_framing_flags_it_cannot_honour(cli, tiny_data, tmp_path):
+    src = _wav(tmp_path / "in.wav", voiced(np.random.default_rng(8), 0.5, 150))
+    bad = cli("enhance", str(src), "-o", str(tmp_path / "out.wav"), "-m", "spectral-tiny", "--hop", "512")
+    assert "--hop 512: this spectral model runs one frame every 256 samples (use --hop 256" in _one_line_error(bad)
+    bad = cli("live", "--in-file", str(src), "--out-file", str(tmp_path / "o.wav"), "-m", "spectral-tiny",
+              "--lookahead", "256")
+    assert "--lookahead 256: this spectral model uses no look-ahead (use --lookahead 0" in _one_line_error(bad)
+    bad = cli("eval", "--data", str(tiny_data), "--count", "1", "-m", "spectral-tiny", "--live", "--lookahead", "128")
+    assert "uses no look-ahead" in _one_line_error(bad)
+    ok = cli("live", "--in-file", str(src), "--out-file", str(tmp_path / "o.wav"), "-m", "spectral-tiny",
+             "--hop", "256", "--lookahead", "0")
+    assert ok.returncode == 0, ok.stderr
+    assert "no look-ahead: algorithmic latency 32 ms" in ok.stderr
+    assert sf.info(tmp_path / "o.wav").frames == sf.info(src).frames
 
 
 def test_eval_without_data_says_where_it_looked(cli, tmp_path):
