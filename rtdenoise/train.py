@@ -1,4 +1,10 @@
-"""Training G against the clean discriminator CD and the noise discriminator ND.
+"""Training G (either family) against the clean discriminator CD and the noise discriminator ND.
+
+The spectral family (``--family spectral`` or a preset of it) trains on ``crop``-sample examples
+through what real microphones do (:mod:`rtdenoise.augment`), with spectral regression losses
+(compressed magnitude and complex spectra, SI-SDR; :mod:`rtdenoise.losses`) and the same two
+discriminators over the waveforms, each pair scaled to one level first (the waveforms span -45 to
+-10 dBFS, and a virtual batch norm's reference statistics would otherwise be the loud ones').
 
 Two phases. For the first ``l1_warmup`` steps G learns from the L1 loss alone, at ``lr_warmup``:
 no discriminator runs, so a step costs about a quarter as much, and G starts the adversarial phase
@@ -34,14 +40,16 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from .config import PRESETS, ModelConfig, preset
+from .augment import AugmentConfig
+from .config import ALL_PRESETS, DiscriminatorConfig, ModelConfig, preset
 from .data import Corpus, Mixer, default_data_dir, validation_set
 from .emphasis import preemphasis_torch
 from .enhance import enhance_16k
 from .evaluate import score
-from .model import Discriminator, NoiseCanceler, count_parameters, level_gain
+from .losses import compressed_spectral_loss, envelope_loss, lsgan_d, lsgan_g, si_sdr_loss, stft_loss
+from .model import Discriminator, count_parameters, level_gain
 from .errors import RtDenoiseError
-from .pretrained import load_model, save_model
+from .pretrained import build_generator, load_model, save_model
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +58,8 @@ log = logging.getLogger(__name__)
 class TrainConfig:
     """Everything a run needs; saved beside its checkpoints so ``--resume`` can check it."""
 
-    preset: str = "small"
+    preset: str | None = None            # default: the family's (small, or spectral)
+    family: str | None = None            # seed or spectral; default: the preset's
     out: str = "runs/small"
     data: str | None = None
     steps: int = 20000
@@ -62,12 +71,28 @@ class TrainConfig:
     optimizer: str = "adam"
     lr_g: float = 2e-4
     lr_d: float = 2e-4
-    l1_warmup: int = 0                    # steps of L1 alone before the GAN phase
-    lr_warmup: float = 3e-4
-    l1_weight: float = 100.0
+    l1_warmup: int = 0                    # steps of regression alone (no discriminators) before the GAN phase
+    lr_warmup: float | None = None        # G's rate then (default 3e-4; spectral 1e-3)
+    lr_schedule: str = "constant"         # or "cosine": every rate decays to a twentieth by ``steps``
+    l1_weight: float | None = None        # waveform L1 (default 100, SEGAN's; spectral 0)
     # Multi-resolution STFT loss (spectral convergence + log magnitude) beside L1. SEGAN had none;
     # with L1 alone our small CPU runs lowered the L1 loss while STOI fell below the noisy input's.
-    stft_weight: float = 1.0
+    stft_weight: float | None = None      # default 1 (seed), 0 (spectral)
+    # The spectral family's regression losses (losses.compressed_spectral_loss, losses.si_sdr_loss),
+    # weighted as GTCRN's training does: 70 x magnitude + 30 x complex MSE, and SI-SDR in bels.
+    spectral_weight: float = 100.0
+    sisdr_weight: float = 0.1
+    adv_weight: float = 1.0               # G's adversarial terms
+    crop: int = 32768                     # spectral: samples per example
+    # Spectral: the discriminators judge a random stretch of this many samples of each example (the
+    # same stretch for every pair of a step), at this width. Why so small: at the seed family's
+    # width a discriminator over the whole crop made a step 27 times slower than G's own.
+    disc_window: int = 8192
+    disc_width: float | None = None       # discriminator width (default: the preset's; spectral 1/16)
+    augment: bool | None = None           # rooms, EQ, telephone band, levels, clipping, speed (default: spectral)
+    rooms: int = 400                      # simulated rooms in the augmentation's bank
+    snr_max: float = 30.0                 # with augment: SNRs drawn from -5 dB to this
+    clean_fraction: float = 0.05          # with augment: examples with no noise at all
     # Global norm G's gradient is clipped to. A healthy step here has a norm near 15 (L1 x 100).
     # Twice in our CPU runs a spike threw the small preset into a saturated tanh that it never left
     # (L1 stuck at 1.0): Adam with beta1 = 0.5 turns one outlier gradient into a step many times
@@ -92,9 +117,42 @@ class TrainConfig:
     amp: bool = True                      # bf16 autocast, on CUDA only
     latent: bool = False
 
-    def model_config(self) -> ModelConfig:
-        cfg = preset(self.preset)
+    def resolved(self) -> "TrainConfig":
+        """This config with the family's defaults filled in (what a run saves and resumes by)."""
+        from dataclasses import replace
+        if self.preset is not None and self.preset not in ALL_PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; choose one of {', '.join(ALL_PRESETS)}")
+        family = self.family or (preset(self.preset).family if self.preset else "seed")
+        if family not in ("seed", "spectral"):
+            raise ValueError(f"unknown family {family!r}: seed or spectral")
+        name = self.preset or ("spectral" if family == "spectral" else "small")
+        if preset(name).family != family:
+            raise ValueError(f"preset {name!r} is of the {preset(name).family} family, not {family}")
+        spectral = family == "spectral"
+        if spectral and (self.stream_weight or self.latent):
+            raise ValueError("--stream-weight and --latent are for the seed family's windows")
+        pick = lambda v, seed, spec: v if v is not None else (spec if spectral else seed)
+        return replace(self, preset=name, family=family, lr_warmup=pick(self.lr_warmup, 3e-4, 1e-3),
+                       l1_weight=pick(self.l1_weight, 100.0, 0.0), stft_weight=pick(self.stft_weight, 1.0, 0.0),
+                       disc_width=pick(self.disc_width, preset(name).disc_width if not spectral else None, 0.0625),
+                       augment=pick(self.augment, False, True))
+
+    def model_config(self):
+        cfg = preset(self.preset or "small")
+        if cfg.family == "spectral":
+            return cfg
         return ModelConfig.from_dict({**cfg.to_dict(), "latent": self.latent})
+
+    def discriminator(self) -> DiscriminatorConfig:
+        cfg = self.model_config()
+        if cfg.family == "spectral":
+            return DiscriminatorConfig(min(self.disc_window, self.crop), 32, float(self.disc_width or 0.0625))
+        return DiscriminatorConfig(cfg.window, cfg.kernel, float(self.disc_width or cfg.disc_width))
+
+    def example_length(self) -> int:
+        """Samples per training example: the seed family's window, the spectral family's crop."""
+        cfg = self.model_config()
+        return self.crop if cfg.family == "spectral" else cfg.window
 
 
 @dataclass
@@ -114,90 +172,48 @@ def _optimizer(name: str, params: Any, lr: float) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {name!r} (adam or rmsprop)")
 
 
-def lsgan_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean()
-
-
-def lsgan_g(fake: torch.Tensor) -> torch.Tensor:
-    return 0.5 * ((fake - 1) ** 2).mean()
-
-
-STFT_RESOLUTIONS = ((512, 128), (1024, 256), (256, 64))
-
-
-def stft_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Spectral convergence plus log-magnitude L1, averaged over three STFT resolutions."""
-    est, tgt = estimate.float().flatten(0, 1), target.float().flatten(0, 1)
-    total = est.new_zeros(())
-    used = [(n, h) for n, h in STFT_RESOLUTIONS if n <= est.shape[-1]]      # short windows: fewer
-    for n_fft, hop in used:
-        win = torch.hann_window(n_fft, device=est.device)
-        e = torch.stft(est, n_fft, hop, window=win, return_complex=True).abs().clamp_min(1e-7)
-        t = torch.stft(tgt, n_fft, hop, window=win, return_complex=True).abs().clamp_min(1e-7)
-        total = total + torch.linalg.norm(t - e) / torch.linalg.norm(t) + (t.log() - e.log()).abs().mean()
-    return total / max(1, len(used))
-
-
-def third_octave_bands(n_fft: int, rate: int, count: int = 15, low: float = 150.0) -> torch.Tensor:
-    """[count, n_fft//2 + 1] 0/1 matrix summing STFT bins into STOI's one-third octave bands
-    (``count`` bands from ``low`` Hz)."""
-    freqs = torch.linspace(0, rate / 2, n_fft // 2 + 1)
-    centres = low * 2 ** (torch.arange(count) / 3)
-    lo, hi = centres * 2 ** (-1 / 6), centres * 2 ** (1 / 6)
-    return ((freqs[None] >= lo[:, None]) & (freqs[None] < hi[:, None])).float()
-
-
-def envelope_loss(estimate: torch.Tensor, target: torch.Tensor, rate: int = 16000) -> torch.Tensor:
-    """1 - mean correlation of one-third-octave band envelopes over the window: STOI's core.
-
-    Why: STOI scores the correlation of short-time band envelopes, which neither L1 nor STFT
-    magnitude errors reward directly; our models lowered both losses while STOI stayed below the
-    noisy input's. A 4096-sample window at a hop of 128 gives 33 frames, about STOI's 30 per
-    segment. Correlation ignores each band's gain, so the pre-emphasised domain G works in serves."""
-    n_fft, hop = 512, 128
-    est, tgt = estimate.float().flatten(0, 1), target.float().flatten(0, 1)
-    if est.shape[-1] < 4 * n_fft:
-        return est.new_zeros(())
-    win = torch.hann_window(n_fft, device=est.device)
-    bands = third_octave_bands(n_fft, rate).to(est.device)
-
-    def envelopes(x: torch.Tensor) -> torch.Tensor:
-        power = torch.stft(x, n_fft, hop, window=win, return_complex=True).abs().pow(2)   # [B, F, T]
-        env = (bands @ power).clamp_min(1e-10).sqrt()                                      # [B, 15, T]
-        return env - env.mean(dim=-1, keepdim=True)
-
-    e, t = envelopes(est), envelopes(tgt)
-    corr = (e * t).sum(-1) / (e.norm(dim=-1) * t.norm(dim=-1) + 1e-8)
-    return 1.0 - corr.mean()
-
-
 class Trainer:
     """One training run: builds the networks, steps, validates, checkpoints and resumes."""
 
     def __init__(self, cfg: TrainConfig, resume: bool = False, corpus: Corpus | None = None,
                  valid_corpus: Corpus | None = None) -> None:
-        self.cfg = cfg
+        try:
+            self.cfg = cfg = cfg.resolved()
+        except ValueError as e:
+            raise RtDenoiseError(str(e)) from None
         self.rank, self.world = _distributed_setup()
         self.device = _device(cfg.device, self.rank)
         self.out = Path(cfg.out)
         self.model_cfg = cfg.model_config()
+        self.spectral = self.model_cfg.family == "spectral"
         self.amp = cfg.amp and self.device.type == "cuda"
         data_dir = Path(cfg.data) if cfg.data else default_data_dir()
-        self.mixer = Mixer(corpus or Corpus.load(data_dir, "train"))
+        train = corpus or Corpus.load(data_dir, "train")
+        if cfg.augment:
+            # Mixtures as real microphones give them: up to snr_max dB SNR and some with no noise at all
+            # (a denoiser must leave clean speech alone), at -45 to -10 dBFS.
+            self.mixer = Mixer(train, snr_db=(-5.0, cfg.snr_max), level_db=(-45.0, -10.0),
+                               augment=AugmentConfig(rooms=cfg.rooms, seed=cfg.seed), clean_fraction=cfg.clean_fraction)
+        else:
+            self.mixer = Mixer(train)
         self.valid = (validation_set(corpus=valid_corpus or Corpus.load(data_dir, "valid"))[: cfg.validate_count]
                       if cfg.validate_count and self.rank == 0 else [])
         torch.manual_seed(cfg.seed)
-        w = self.model_cfg.window
+        w = cfg.example_length()
         ref_rng = np.random.default_rng([cfg.seed, 7919])
         clean, noisy = self._pre(*self.mixer.batch(ref_rng, cfg.ref_batch, w))
-        g = NoiseCanceler(self.model_cfg).to(self.device)
+        clean, noisy = self._seen(clean, noisy), self._seen(noisy, noisy)
+        D = cfg.discriminator().window
+        clean, noisy = clean[..., :D], noisy[..., :D]
+        g = build_generator(self.model_cfg).to(self.device)
         if cfg.init and not resume:
             start = load_model(cfg.init, "cpu")
             if start.config != self.model_cfg:
                 raise RtDenoiseError(f"--init {cfg.init}: its architecture is not the {cfg.preset!r} preset")
             g.load_state_dict(start.state_dict())
-        cd = Discriminator(self.model_cfg, torch.cat([clean, noisy], 1)).to(self.device)
-        nd = Discriminator(self.model_cfg, torch.cat([noisy - clean, noisy], 1)).to(self.device) if cfg.noise_disc else None
+        disc = cfg.discriminator()
+        cd = Discriminator(disc, torch.cat([clean, noisy], 1)).to(self.device)
+        nd = Discriminator(disc, torch.cat([noisy - clean, noisy], 1)).to(self.device) if cfg.noise_disc else None
         d_params = list(cd.parameters()) + (list(nd.parameters()) if nd is not None else [])
         opt_g, opt_d = _optimizer(cfg.optimizer, g.parameters(), cfg.lr_g), _optimizer(cfg.optimizer, d_params, cfg.lr_d)
         if self.world > 1:
@@ -219,8 +235,11 @@ class Trainer:
 
     # -- one step ----------------------------------------------------------------------------
     def _pre(self, clean: np.ndarray, noisy: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """Pre-emphasis, then both scaled by the gain G itself would give the noisy window, so
-        training runs at G's working level and every window counts alike in the L1 loss."""
+        """Seed family: pre-emphasis, then both scaled by the gain G itself would give the noisy
+        window, so training runs at G's working level and every window counts alike in the L1
+        loss. Spectral family: the waveforms as they are (its features are level-compressed)."""
+        if self.spectral:
+            return torch.from_numpy(clean).unsqueeze(1), torch.from_numpy(noisy).unsqueeze(1)
         to = lambda a: preemphasis_torch(torch.from_numpy(a).unsqueeze(1), self.model_cfg.preemphasis)
         clean, noisy = to(clean), to(noisy)
         if self.model_cfg.level_db is not None:
@@ -228,9 +247,18 @@ class Trainer:
             clean, noisy = clean * gain, noisy * gain
         return clean, noisy
 
+    def _seen(self, x: torch.Tensor, noisy: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """``x`` as the discriminators see it. Spectral family: the stretch of ``disc_window``
+        samples from ``start``, scaled by the gain that brings the noisy example to -25 dBFS (the
+        seed family's G works on level-normalised windows already, and D sees all of them)."""
+        if not self.spectral:
+            return x
+        D = self.cfg.discriminator().window
+        return x[..., start:start + D] * level_gain(noisy[..., start:start + D], -25.0).detach()
+
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.cfg.seed, step, self.rank])
-        clean, noisy = self._pre(*self.mixer.batch(rng, self.cfg.batch, self.model_cfg.window))
+        clean, noisy = self._pre(*self.mixer.batch(rng, self.cfg.batch, self.cfg.example_length()))
         return clean.to(self.device, non_blocking=True), noisy.to(self.device, non_blocking=True)
 
     def warmup_step(self, clean: torch.Tensor, noisy: torch.Tensor) -> dict[str, float]:
@@ -238,45 +266,59 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             enhanced = n.g(noisy).float()
         g_l1 = self._l1(enhanced, clean)
-        loss = self.cfg.l1_weight * g_l1 + self._spectral(enhanced, clean)
+        reg = self._regression(enhanced, clean, g_l1)
         n.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
+        reg.backward()
         self._step_g()
-        return {"d_cd": 0.0, "d_nd": 0.0, "g_adv": 0.0, "g_l1": g_l1.item()}
+        return {"d_cd": 0.0, "d_nd": 0.0, "g_adv": 0.0, "g_l1": g_l1.item(), "g_reg": reg.item()}
 
     def train_step(self, clean: torch.Tensor, noisy: torch.Tensor) -> dict[str, float]:
         n, b = self.nets, clean.shape[0]
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             enhanced = n.g(noisy)
             fake = enhanced.detach()
+            # One stretch per step for the discriminators, drawn from the step's own seed (resumable).
+            span = clean.shape[-1] - self.cfg.discriminator().window if self.spectral else 0
+            start = int(np.random.default_rng([self.cfg.seed, self.step, self.rank, 1]).integers(0, span + 1)) if span > 0 else 0
+            seen = lambda x: self._seen(x, noisy, start)
             # Discriminators: real and fake pairs in one batch (VBN makes samples independent).
-            scores = n.cd(torch.cat([torch.cat([clean, noisy], 1), torch.cat([fake, noisy], 1)]))
+            scores = n.cd(torch.cat([torch.cat([seen(clean), seen(noisy)], 1), torch.cat([seen(fake), seen(noisy)], 1)]))
             d_cd = lsgan_d(scores[:b].float(), scores[b:].float())
             d_nd = torch.zeros((), device=self.device)
             if n.nd is not None:
-                scores = n.nd(torch.cat([torch.cat([noisy - clean, noisy], 1), torch.cat([noisy - fake, noisy], 1)]))
+                scores = n.nd(torch.cat([torch.cat([seen(noisy - clean), seen(noisy)], 1),
+                                         torch.cat([seen(noisy - fake), seen(noisy)], 1)]))
                 d_nd = lsgan_d(scores[:b].float(), scores[b:].float())
         n.opt_d.zero_grad(set_to_none=True)
         (d_cd + d_nd).backward()
         n.opt_d.step()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            g_adv = lsgan_g(n.cd(torch.cat([enhanced, noisy], 1)).float())
+            g_adv = lsgan_g(n.cd(torch.cat([seen(enhanced), seen(noisy)], 1)).float())
             if n.nd is not None:
-                g_adv = g_adv + lsgan_g(n.nd(torch.cat([noisy - enhanced, noisy], 1)).float())
+                g_adv = g_adv + lsgan_g(n.nd(torch.cat([seen(noisy - enhanced), seen(noisy)], 1)).float())
             g_l1 = self._l1(enhanced.float(), clean)
         n.opt_g.zero_grad(set_to_none=True)
-        loss = g_adv + self.cfg.l1_weight * g_l1 + self._spectral(enhanced.float(), clean)
+        reg = self._regression(enhanced.float(), clean, g_l1)
+        loss = self.cfg.adv_weight * g_adv + reg
         loss.backward()
         self._step_g()
-        return {"d_cd": d_cd.item(), "d_nd": d_nd.item(), "g_adv": g_adv.item(), "g_l1": g_l1.item()}
+        return {"d_cd": d_cd.item(), "d_nd": d_nd.item(), "g_adv": g_adv.item(), "g_l1": g_l1.item(), "g_reg": reg.item()}
 
-    def _spectral(self, enhanced: torch.Tensor, clean: torch.Tensor) -> torch.Tensor | float:
-        """The STFT and envelope terms, each only when weighted."""
-        loss: torch.Tensor | float = 0.0
-        if self.cfg.stft_weight:
-            loss = loss + self.cfg.stft_weight * stft_loss(enhanced, clean)
-        if self.cfg.envelope_weight:
-            loss = loss + self.cfg.envelope_weight * envelope_loss(enhanced, clean, self.model_cfg.sample_rate)
+    def _regression(self, enhanced: torch.Tensor, clean: torch.Tensor, l1: torch.Tensor) -> torch.Tensor:
+        """Every regression term that has a weight: L1 (given), multi-resolution STFT, band
+        envelopes, and for the spectral family its compressed spectra and SI-SDR."""
+        cfg = self.cfg
+        loss = cfg.l1_weight * l1 if cfg.l1_weight else l1.new_zeros(())
+        if cfg.stft_weight:
+            loss = loss + cfg.stft_weight * stft_loss(enhanced, clean)
+        if cfg.envelope_weight:
+            loss = loss + cfg.envelope_weight * envelope_loss(enhanced, clean, self.model_cfg.sample_rate)
+        if self.spectral and cfg.spectral_weight:
+            g = _bare(self.nets.g)
+            spec = lambda x: g.stft(x.flatten(0, 1))
+            loss = loss + cfg.spectral_weight * compressed_spectral_loss(spec(enhanced), spec(clean), self.model_cfg.compress)
+        if self.spectral and cfg.sisdr_weight:
+            loss = loss + cfg.sisdr_weight * si_sdr_loss(enhanced, clean)
         return loss
 
     def _l1(self, enhanced: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
@@ -308,10 +350,13 @@ class Trainer:
                 if net is not None:
                     net.train()
             warm = self.step < cfg.l1_warmup
+            decay = self._decay()
             for group in self.nets.opt_g.param_groups:
-                group["lr"] = cfg.lr_warmup if warm else cfg.lr_g
+                group["lr"] = decay * (cfg.lr_warmup if warm else cfg.lr_g)
                 if "betas" in group:            # plain regression first: Adam's usual momentum
                     group["betas"] = (0.9, 0.999) if warm else (0.5, 0.999)
+            for group in self.nets.opt_d.param_groups:
+                group["lr"] = decay * cfg.lr_d
             last = (self.warmup_step if warm else self.train_step)(*self.batch(self.step))
             self.step += 1
             self.elapsed = time.monotonic() - start
@@ -332,6 +377,15 @@ class Trainer:
             self._export("last")
         return last
 
+    def _decay(self) -> float:
+        """The learning-rate factor at this step: 1, or a cosine from 1 to 1/20 over ``steps``."""
+        if self.cfg.lr_schedule == "constant":
+            return 1.0
+        if self.cfg.lr_schedule != "cosine":
+            raise RtDenoiseError(f"unknown --lr-schedule {self.cfg.lr_schedule!r}: constant or cosine")
+        t = min(1.0, self.step / max(1, self.cfg.steps))
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t))
+
     def validate(self) -> dict[str, float]:
         if self.rank != 0 or not self.valid:
             return {}
@@ -349,7 +403,7 @@ class Trainer:
     # -- files -------------------------------------------------------------------------------
     def _log(self, losses: dict[str, float], val: dict[str, float]) -> None:
         path = self.out / "log.csv"
-        fields = ["step", "minutes", "d_cd", "d_nd", "g_adv", "g_l1", "val_pesq", "val_stoi", "val_si_sdr"]
+        fields = ["step", "minutes", "d_cd", "d_nd", "g_adv", "g_l1", "g_reg", "val_pesq", "val_stoi", "val_si_sdr"]
         new = not path.exists()
         with open(path, "a", newline="") as f:
             w = csv.DictWriter(f, fieldnames=fields)
@@ -376,7 +430,7 @@ class Trainer:
         if not path.is_file():
             raise RtDenoiseError(f"{path}: no checkpoint to resume from")
         saved = json.loads((self.out / "train_config.json").read_text())
-        for key in ("preset", "batch", "seed", "noise_disc", "latent", "optimizer"):
+        for key in ("preset", "family", "batch", "seed", "noise_disc", "latent", "optimizer", "crop", "augment"):
             if saved.get(key) != getattr(self.cfg, key):
                 raise RtDenoiseError(f"--resume: {key} was {saved.get(key)!r} in this run, now {getattr(self.cfg, key)!r}")
         state = torch.load(path, map_location=self.device, weights_only=True)
@@ -392,7 +446,7 @@ class Trainer:
         log.info("resumed %s at step %d (%.1f min trained)", path, self.step, self.elapsed / 60)
 
     def _export(self, tag: str, val: dict[str, float] | None = None) -> None:
-        meta = {"preset": self.cfg.preset, "steps": self.step, "l1_warmup": min(self.step, self.cfg.l1_warmup), "minutes": round(self.elapsed / 60, 1),
+        meta = {"preset": self.cfg.preset, "family": self.cfg.family, "steps": self.step, "l1_warmup": min(self.step, self.cfg.l1_warmup), "minutes": round(self.elapsed / 60, 1),
                 "batch": self.cfg.batch * self.world, "device": _describe(self.device), "noise_disc": self.cfg.noise_disc,
                 **({"validation": val} if val else {})}
         save_model(_bare(self.nets.g), self.out / f"model-{tag}", meta)
@@ -428,12 +482,23 @@ def _describe(device: torch.device) -> str:
 # --- the command ------------------------------------------------------------------------------
 
 _HELP = {
-    "preset": "architecture preset", "out": "run folder: checkpoint, log.csv, model-best/-last", "data":
+    "preset": "architecture preset (default: the family's: small, or spectral)",
+    "family": "generator family: seed (waveform windows) or spectral (causal, frame by frame); default: the preset's",
+    "lr_schedule": "constant, or cosine (every rate decays to a twentieth by --steps)",
+    "spectral_weight": "spectral family: weight of the compressed magnitude and complex spectrum loss",
+    "sisdr_weight": "spectral family: weight of the SI-SDR loss (in dB)", "adv_weight": "weight of G's adversarial terms",
+    "crop": "spectral family: samples per training example, also the discriminators' window",
+    "disc_width": "discriminator channels relative to the seed's (default: the preset's; spectral 0.25)",
+    "augment": "rooms, EQ, telephone band, levels, clipping and speed (default: on for the spectral family)",
+    "rooms": "simulated rooms in the augmentation's bank", "snr_max": "with --augment: highest SNR drawn (dB)",
+    "clean_fraction": "with --augment: fraction of examples with no noise at all", "disc_window": "spectral family: samples the discriminators judge",
+    "out": "run folder: checkpoint, log.csv, model-best/-last", "data":
     "recordings folder (default: $RTDENOISE_DATA or ../shared/data)", "steps": "total training steps",
     "max_minutes": "stop with a checkpoint after this many minutes", "batch": "batch per process",
-    "ref_batch": "VBN reference batch size", "optimizer": "adam or rmsprop", "l1_weight": "weight of the L1 loss",
-    "stft_weight": "weight of the multi-resolution STFT loss (0: L1 only, as SEGAN)",
-    "l1_warmup": "steps of L1 alone (no discriminators) before the GAN phase", "lr_warmup": "G's rate in the warm-up",
+    "ref_batch": "VBN reference batch size", "optimizer": "adam or rmsprop", "l1_weight": "weight of the waveform L1 loss (default 100; spectral 0)",
+    "stft_weight": "weight of the multi-resolution STFT loss (0: L1 only, as SEGAN; default 1, spectral 0)",
+    "l1_warmup": "steps of regression alone (no discriminators) before the GAN phase",
+    "lr_warmup": "G's rate in the warm-up (default 3e-4; spectral 1e-3)",
     "noise_disc": "use the noise discriminator ND", "validate_every": "steps between validations",
     "validate_count": "validation mixtures scored", "checkpoint_every": "steps between checkpoints",
     "stream_weight": "extra L1 weight where live streaming takes its output (0: off)",
@@ -451,11 +516,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field, so the config and the command cannot drift apart."""
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
-        if f.type == "bool":
+        if f.type in ("bool", "bool | None"):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=_HELP.get(f.name))
         else:
             p.add_argument(flag, type=_TYPES[str(f.type)], default=f.default, help=_HELP.get(f.name),
-                           choices=list(PRESETS) if f.name == "preset" else None)
+                           choices=(list(ALL_PRESETS) if f.name == "preset" else
+                                    ["seed", "spectral"] if f.name == "family" else None))
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
 

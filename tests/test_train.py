@@ -104,7 +104,7 @@ def test_two_processes_train_with_ddp_through_torchrun(tiny_data, tmp_path):
 
 
 def test_the_envelope_loss_rewards_matching_band_envelopes_and_ignores_band_gains():
-    from rtdenoise.train import envelope_loss
+    from rtdenoise.losses import envelope_loss
     g = torch.Generator().manual_seed(0)
     t = torch.arange(8192) / 16000
     # Speech-like: a 1 kHz tone whose loudness comes and goes four times a second.
@@ -123,6 +123,43 @@ def test_the_envelope_loss_rewards_matching_band_envelopes_and_ignores_band_gain
 def test_training_with_the_envelope_loss_runs(tiny_data, tmp_path):
     # The tiny preset's 512-sample window is too short for the envelope (it counts zero there);
     # a 2048-sample window is the shortest it scores.
-    from rtdenoise.train import envelope_loss
+    from rtdenoise.losses import envelope_loss
     assert float(envelope_loss(torch.randn(1, 1, 512), torch.randn(1, 1, 512))) == 0.0
     assert Trainer(_cfg(tiny_data, tmp_path, steps=2, envelope_weight=5.0)).run()["g_l1"] > 0
+
+
+def test_the_spectral_family_trains_in_the_seed_gan_and_its_regression_loss_falls(tiny_data, tmp_path):
+    from rtdenoise import load_model
+    torch.set_num_threads(1)
+    cfg = _cfg(tiny_data, tmp_path, preset="spectral-tiny", steps=70, l1_warmup=50, lr_warmup=1e-2, crop=8192,
+               disc_window=4096, rooms=4, augment=True)
+    Trainer(cfg).run()
+    with open(tmp_path / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    reg = [float(r["g_reg"]) for r in rows]
+    assert np.mean(reg[40:50]) < np.mean(reg[:10]) - 0.1 * abs(np.mean(reg[:10])), "regression phase"
+    assert all(float(r["d_cd"]) == 0 for r in rows[:50]) and all(float(r["d_cd"]) > 0 for r in rows[50:])
+    assert all(float(r["d_nd"]) > 0 for r in rows[50:]), "the noise discriminator judges what G removes"
+    model = load_model(tmp_path / "model-last.json", "cpu")
+    assert model.config.family == "spectral" and model.metadata["family"] == "spectral"
+
+
+def test_a_spectral_run_resumes_where_it_stopped(tiny_data, tmp_path):
+    torch.set_num_threads(1)
+    kw = dict(preset="spectral-tiny", l1_warmup=3, crop=8192, disc_window=4096, rooms=4)
+    Trainer(_cfg(tiny_data, tmp_path / "straight", steps=8, **kw)).run()
+    Trainer(_cfg(tiny_data, tmp_path / "killed", steps=4, **kw)).run()
+    Trainer(_cfg(tiny_data, tmp_path / "killed", steps=8, **kw), resume=True).run()
+    a = torch.load(tmp_path / "straight/checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "killed/checkpoint.pt", weights_only=True)
+    for k in a["g"]:
+        torch.testing.assert_close(a["g"][k], b["g"][k], rtol=0, atol=1e-6)
+
+
+def test_family_and_preset_must_agree(tiny_data, tmp_path):
+    from rtdenoise.errors import RtDenoiseError
+    import pytest
+    with pytest.raises(RtDenoiseError, match="preset 'tiny' is of the seed family, not spectral"):
+        Trainer(_cfg(tiny_data, tmp_path, preset="tiny", family="spectral"))
+    assert TrainConfig(family="spectral").resolved().preset == "spectral"
+    assert TrainConfig().resolved().preset == "small"
