@@ -1,10 +1,12 @@
 """``rtdenoise bench``: rtdenoise and its peers, side by side, on the same audio, in one run.
 
-Quality: PESQ (wide-band), STOI and SI-SDR on the fixed, seeded validation mixtures (valid
-speakers x valid noises, generated babble/colored noise/hum included, SNRs -5 to 15 dB), per SNR
-and overall, with the noisy input as a row. rtdenoise is scored as it runs live (the streaming
-framing at the default latency, :func:`~rtdenoise.streaming.enhance_like_stream`) and offline
-(overlapping whole windows); peers as :mod:`rtdenoise.peers` runs them.
+Quality: PESQ (wide-band), STOI and SI-SDR on the fixed, seeded validation material (valid
+speakers x valid noises: the 120 mixtures at -5 to 15 dB SNR, and the groups of rooms, telephone
+band, quiet or clipped microphones and nearly clean speech; :mod:`rtdenoise.evaluate`), per group,
+per SNR and overall, with the noisy input as a row. rtdenoise is scored as it runs live (the
+streaming framing at the default latency, :func:`~rtdenoise.streaming.enhance_like_stream`) and,
+for the seed family, offline (overlapping whole windows; a spectral model's offline output is its
+stream's); peers as :mod:`rtdenoise.peers` runs them.
 
 Speed, on this CPU in this run: the real-time factor over the whole files (compute / audio time,
 resampling included for peers), and per hop (p50, p99) as a live stream would call each system,
@@ -139,21 +141,31 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
 
 
 def plot(path: Path, summary: list[dict], speed: list[SpeedRow], title: str) -> None:
-    """PESQ and SI-SDR by input SNR per system, and the per-hop real-time factor per system."""
+    """PESQ by input SNR on the mixtures, SI-SDR per validation group, and the per-hop real-time
+    factor, per system."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     systems = list(dict.fromkeys(e["system"] for e in summary))
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
-    for metric, ax, label in (("pesq", axes[0], "PESQ (wb)"), ("si_sdr", axes[1], "SI-SDR (dB)")):
-        for s in systems:
-            pts = sorted((float(e["snr"]), e[metric]) for e in summary if e["system"] == s and e["snr"] not in ("all", "n/a"))
-            if pts:
-                ax.plot(*zip(*pts), marker="o", label=s, linestyle="--" if s == "noisy" else "-")
-        ax.set_xlabel("input SNR (dB)")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
+    for s in systems:
+        pts = sorted((float(e["snr"]), e["pesq"]) for e in summary if e["system"] == s and e["group"] == "mixtures"
+                     and e["snr"] not in ("all", "n/a", "10+"))
+        if pts:
+            axes[0].plot(*zip(*pts), marker="o", label=s, linestyle="--" if s == "noisy" else "-")
+    axes[0].set_xlabel("input SNR (dB), the 120 mixtures")
+    axes[0].set_ylabel("PESQ (wb)")
+    axes[0].grid(alpha=0.3)
     axes[0].legend(fontsize=7)
+    groups = list(dict.fromkeys(e["group"] for e in summary if e["snr"] == "all"))
+    width = 0.8 / max(1, len(systems))
+    for i, s in enumerate(systems):
+        vals = [next((e["si_sdr"] for e in summary if e["system"] == s and e["group"] == g and e["snr"] == "all"), np.nan)
+                for g in groups]
+        axes[1].bar(np.arange(len(groups)) + i * width, vals, width, label=s)
+    axes[1].set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups, fontsize=8)
+    axes[1].set_ylabel("SI-SDR (dB)")
+    axes[1].grid(alpha=0.3, axis="y")
     streaming = [r for r in speed if r.hop_rtf is not None]
     names = [f"{r.system}\n{r.backend}, {r.latency_ms:.0f} ms" for r in streaming]
     axes[2].barh(names, [r.hop_rtf for r in streaming], color="tab:blue")
@@ -171,6 +183,8 @@ def plot(path: Path, summary: list[dict], speed: list[SpeedRow], title: str) -> 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="recordings folder (default: ../shared/data or $RTDENOISE_DATA)")
     p.add_argument("--count", type=int, default=120, help="validation mixtures (default 120)")
+    p.add_argument("--group-count", type=int, default=40,
+                   help="examples in each other validation group: rooms, telephone, levels, clean (default 40; 0: none)")
     p.add_argument("--seconds", type=float, default=4.0, help="seconds per mixture")
     p.add_argument("--models", nargs="*", help="rtdenoise models (default: every shipped model)")
     p.add_argument("--peers", nargs="*", help="peers to run (default: all installed): rnnoise deepfilternet3 spectral-gating")
@@ -182,12 +196,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     import torch
     from . import backends, peers as peer_mod
-    from .data import Corpus, default_data_dir, validation_set
+    from .data import GROUPS, Corpus, default_data_dir
     from .enhance import enhance_16k
-    from .evaluate import evaluate, summarise, table
+    from .evaluate import evaluate, summarise, table, validation_examples
     from .hop_timing import time_hops
     from .pretrained import load_model, model_dirs
-    from .streaming import default_stream_config, enhance_like_stream
+    from .spectral import SpectralCanceler
+    from .streaming import default_stream_config, enhance_like_stream, spectral_stream_config
 
     if args.count < 1:
         raise RtDenoiseError("--count must be at least 1")
@@ -195,33 +210,42 @@ def main(args: argparse.Namespace) -> int:
     torch.set_num_threads(max(1, args.threads))
     data = Path(args.data) if args.data else default_data_dir()
     try:
-        examples = validation_set(corpus=Corpus.load(data, "valid"), count=args.count, seconds=args.seconds)
+        examples = validation_examples(Corpus.load(data, "valid"), GROUPS, args.count, args.group_count, args.seconds)
     except (FileNotFoundError, ValueError) as e:
         raise RtDenoiseError(str(e)) from None
     names = args.models or sorted(dict.fromkeys(p.stem for d in model_dirs() for p in d.glob("*.json")))
     if not names:
         raise RtDenoiseError("no models found (models/ folder or --models)")
     default_cpu = backends.resolve("auto", "cpu")
-    default_precision = backends.resolve_precision(default_cpu)
-    # Every CPU backend at every precision it has (int8 only where its calibration clip is present).
-    cpu_backends = [(b, p) for b in backends.available() if b != "cuda" for p in backends.PRECISIONS[b]
-                    if p == "fp32" or backends.resolve_precision(b) == p]
+
+    def cpu_backends(family: str) -> list[tuple[str, str]]:
+        """Every CPU backend at every precision it has for the family (the seed family's int8 only
+        where its calibration clip is present)."""
+        table_ = backends.SPECTRAL_PRECISIONS if family == "spectral" else backends.PRECISIONS
+        return [(b, p) for b in backends.available() if b != "cuda" for p in table_[b]
+                if family == "spectral" or p == "fp32" or backends.resolve_precision(b) == p]
 
     systems: dict[str, Timed] = {}
     speed: list[SpeedRow] = []
-    live_rows: dict[str, tuple] = {}              # live label -> (model, stream, backend, offline label)
+    live_rows: dict[str, tuple] = {}              # live label -> (model, stream, backend, offline label or None)
     for name in names:
         model = load_model(name, "cpu")
-        stream = default_stream_config(model.config.window)
+        family = model.config.family
+        spectral = isinstance(model, SpectralCanceler)
+        stream = spectral_stream_config(model.config) if spectral else default_stream_config(model.config.window)
+        default_precision = backends.resolve_precision(default_cpu, "auto", family)
         be = backends.for_model(model, default_cpu, args.threads, default_precision)
         live = f"{name} live {1000 * stream.latency / 16000:.0f} ms"
         systems[live] = Timed(lambda x, m=model, s=stream, b=be: enhance_like_stream(m, x, s, backend=b))
-        if default_precision != "fp32":      # what quantisation costs, side by side
-            fp32 = backends.for_model(model, default_cpu, args.threads, "fp32")
-            systems[f"{live} ({default_cpu} fp32)"] = Timed(
-                lambda x, m=model, s=stream, b=fp32: enhance_like_stream(m, x, s, backend=b))
-        systems[f"{name} offline"] = Timed(lambda x, m=model, b=be: enhance_16k(m, x, backend=b)[0])
-        live_rows[live] = (model, stream, be, f"{name} offline")
+        other = next((p for b, p in cpu_backends(family) if b == default_cpu and p != default_precision), None)
+        if other is not None:                # what the other precision costs or gains, side by side
+            alt = backends.for_model(model, default_cpu, args.threads, other)
+            systems[f"{live} ({default_cpu} {other})"] = Timed(
+                lambda x, m=model, s=stream, b=alt: enhance_like_stream(m, x, s, backend=b))
+        offline = None if spectral else f"{name} offline"
+        if offline:
+            systems[offline] = Timed(lambda x, m=model, b=be: enhance_16k(m, x, backend=b)[0])
+        live_rows[live] = (model, stream, be, offline)
     peers, notes = peer_mod.load(args.peers)
     for p in peers:
         systems[p.name] = Timed(p.enhance)
@@ -232,13 +256,14 @@ def main(args: argparse.Namespace) -> int:
 
     log.info("speed per hop")
     for label, (model, stream, be, offline) in live_rows.items():
-        for b, precision in cpu_backends:
+        for b, precision in cpu_backends(model.config.family):
             chosen = backends.for_model(model, b, args.threads, precision)
             t = time_hops(model, stream, hops=args.hops, backend=chosen)
             speed.append(SpeedRow(label, chosen.label, 1000 * stream.latency / 16000,
                                   systems[label].rtf if chosen is be else _file_rtf(model, stream, chosen, examples),
                                   1000 * stream.hop / 16000, t.p50_ms, t.p99_ms))
-        speed.append(SpeedRow(offline, be.label, None, systems[offline].rtf, None, None, None))
+        if offline:
+            speed.append(SpeedRow(offline, be.label, None, systems[offline].rtf, None, None, None))
     for p in peers:
         times = p.time_frames() * 1000
         frame_ms = None if p.frame is None else 1000 * p.frame / p.native_rate
@@ -252,9 +277,11 @@ def main(args: argparse.Namespace) -> int:
 
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     command = "rtdenoise bench " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    about = f"{when}; {machine()}; `{command}`; {len(examples)} validation mixtures of {args.seconds:g} s"
+    about = f"{when}; {machine()}; `{command}`; {len(examples)} validation examples of {args.seconds:g} s"
     speed_md = markdown(SPEED_HEADER, [r.cells() for r in speed])
-    parts = ["# rtdenoise bench", "", about, "", "## Quality (validation mixtures)", "", table(summary), "",
+    parts = ["# rtdenoise bench", "", about, "", "## Quality (validation groups; '10+': 10 dB SNR and above, or no noise)",
+             "", table(summary, by_snr=False), "", "## Quality of the 120 mixtures per SNR", "",
+             table([e for e in summary if e["group"] == "mixtures" and e["snr"] not in ("all", "10+")]), "",
              "## Speed (this CPU, this run)", "", speed_md, ""]
     if gpu:
         parts += ["## GPU", "", f"seed preset, hop {gpu['hop']} ({gpu['hop_ms']:.0f} ms), cuda backend: compute per hop "

@@ -210,10 +210,19 @@ def model_names() -> list[str]:
     return [default] + sorted(names - {default})
 
 
-def model_window(name: str | None) -> int:
-    """The model's window in samples (without loading its weights): which latency presets fit."""
+def model_framing(name: str | None) -> tuple[int, int | None]:
+    """The model's window in samples, and its fixed algorithmic latency if it has one (a spectral
+    model), read without loading its weights: which latency presets fit."""
+    from .config import config_from_dict
+    from .errors import ModelError
     from .pretrained import read_config, resolve
-    return int(read_config(resolve(name))["model"]["window"])
+    path = resolve(name)
+    saved = read_config(path)
+    try:
+        cfg = config_from_dict(saved.get("model"), str(saved.get("family", "seed")))
+    except ValueError as e:
+        raise ModelError(f"{path}: {e}") from None
+    return cfg.window, (cfg.latency if cfg.family == "spectral" else None)
 
 
 def check_display() -> None:
@@ -261,7 +270,7 @@ def main(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if settings.source.kind == "file":
         read_source(settings.source)          # an unreadable file is a one-line error, before any window
-    model_window(settings.model)              # so is an unknown model
+    model_framing(settings.model)             # so is an unknown model
     check_display()
     try:
         from PyQt5 import QtWidgets

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from .gui import (DEFAULT_PRESET, DEMO, FPS, PRESETS, VIEW_SECONDS, Session, Settings, Source, list_audio_devices,
-                  model_names, model_window)
+                  model_framing, model_names)
 from .gui_plots import LevelMeter, ScopeView
 
 if TYPE_CHECKING:
@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_OUTPUT = "default output device"
 STATUS_EVERY = 0.25            # seconds between status line updates
+
+
+#: The latency preset of a model whose framing is its own: no hop or look-ahead given.
+OWN_FRAMING = (None, None)
 
 
 def status_text(stats: Stats, hop_ms: float) -> str:
@@ -206,12 +210,23 @@ class MonitorWindow(QtWidgets.QMainWindow):
 
     def _fit_presets(self) -> None:
         """Grey out the latency presets the model's window cannot hold (look-ahead + hop > window),
-        and move off one that does not fit to the largest that does."""
-        window = model_window(self.model_box.currentData())
+        and move off one that does not fit to the largest that does. A model with a fixed latency
+        (the spectral family) gets one preset, its own, and the others are greyed out."""
+        window, fixed = model_framing(self.model_box.currentData())
+        own = next((i for i in range(self.preset_box.count()) if self.preset_box.itemData(i) == OWN_FRAMING), -1)
+        if fixed is not None and own < 0:
+            self.preset_box.addItem(f"the model's ({1000 * fixed / 16000:.0f} ms)", OWN_FRAMING)
+            own = self.preset_box.count() - 1
+        elif fixed is None and own >= 0:
+            was_current = self.preset_box.currentIndex() == own
+            self.preset_box.removeItem(own)
+            own = -1
+            if was_current:
+                self._select(self.preset_box, lambda f: f == PRESETS[DEFAULT_PRESET])
         fits = []
         for i in range(self.preset_box.count()):
             hop, look = self.preset_box.itemData(i)
-            ok = hop is None or (hop + (look or 0) <= window)
+            ok = (i == own) if fixed is not None else (hop is None or (hop + (look or 0) <= window))
             self.preset_box.model().item(i).setEnabled(ok)
             fits.append(ok)
         if not fits[self.preset_box.currentIndex()] and any(fits):

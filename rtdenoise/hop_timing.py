@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .config import PRESETS, preset
-from .model import NoiseCanceler, count_parameters
+from .config import ALL_PRESETS, preset
+from .model import count_parameters
 from .backends import Backend
-from .streaming import StreamConfig, StreamingDenoiser, default_stream_config
+from .pretrained import Generator, build_generator
+from .spectral import SpectralCanceler
+from .streaming import StreamConfig, StreamingDenoiser, default_stream_config, spectral_stream_config
 
 
 @dataclass
@@ -40,10 +42,12 @@ HEADER = ("| preset | G params | window | hop | look-ahead | backend | p50 ms | 
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 
 
-def time_hops(model: NoiseCanceler, stream: StreamConfig | None = None, hops: int = 200, name: str = "",
+def time_hops(model: Generator, stream: StreamConfig | None = None, hops: int = 200, name: str = "",
               backend: str | Backend | None = "auto") -> HopTiming:
     """Median and 99th percentile compute per hop over ``hops`` hops of noise input."""
-    stream = stream or default_stream_config(model.config.window)
+    if stream is None:
+        stream = (spectral_stream_config(model.config) if isinstance(model, SpectralCanceler)
+                  else default_stream_config(model.config.window))
     den = StreamingDenoiser(model, stream, backend=backend)
     den.warm_up()
     x = (0.05 * np.random.default_rng(0).standard_normal(stream.hop)).astype(np.float32)
@@ -60,10 +64,11 @@ def time_hops(model: NoiseCanceler, stream: StreamConfig | None = None, hops: in
                      den.backend.label, float(p50), float(p99), float(times.mean() / (stream.hop / 16000)))
 
 
-def random_model(name: str, device: str = "cpu") -> NoiseCanceler:
+def random_model(name: str, device: str = "cpu") -> Generator:
     torch.manual_seed(0)
-    return NoiseCanceler(preset(name)).to(device).eval().requires_grad_(False)
+    return build_generator(preset(name)).to(device).eval().requires_grad_(False)
 
 
 def presets() -> list[str]:
-    return [p for p in PRESETS if p != "tiny"]
+    """Every preset of both families but those for tests."""
+    return [p for p in ALL_PRESETS if not p.endswith("tiny")]

@@ -173,7 +173,10 @@ class LiveEngine:
         from .streaming import default_stream_config
         self.config = config = config or LiveConfig()
         window = model.config.window if hasattr(model, "config") else None
-        if stream is None:
+        if stream is None and getattr(getattr(model, "config", None), "family", "seed") == "spectral":
+            from .streaming import spectral_stream_config
+            stream = spectral_stream_config(model.config)
+        elif stream is None:
             if window is None:
                 raise ValueError("a window function needs an explicit StreamConfig")
             stream = default_stream_config(window, model_rate, config.hop_ms, config.lookahead_ms)
@@ -508,22 +511,34 @@ def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, mode
     and the GUI both start. ``hop`` and ``lookahead`` are in samples at the model's rate."""
     import torch
     from . import backends
-    from .streaming import default_stream_config
+    from .enhance import check_hop
+    from .spectral import SpectralCanceler
+    from .streaming import check_lookahead, default_stream_config, spectral_stream_config
     torch.set_num_threads(max(1, threads))
-    def framing(window: int) -> StreamConfig:
-        d = default_stream_config(window)
+
+    def framing(g: Any) -> StreamConfig:
+        if isinstance(g, SpectralCanceler):            # one framing, its own: other values are refused
+            check_hop(g, hop)
+            check_lookahead(g, lookahead)
+            return spectral_stream_config(g.config)
+        d = default_stream_config(g.config.window)
         try:
             return StreamConfig(d.window, hop or d.hop, d.lookahead if lookahead is None else lookahead)
         except ValueError as e:
             raise RtDenoiseError(str(e)) from None
 
     net, chosen = backends.load(model, backend, device, threads=threads, precision=precision,
-                                tail=lambda g: framing(g.config.window).latency)
-    stream = framing(net.config.window)
+                                tail=lambda g: None if isinstance(g, SpectralCanceler) else framing(g).latency)
+    stream = framing(net)
     engine = LiveEngine(net, rate, in_channels, out_channels, LiveConfig(safety_ms=safety_ms, block_ms=block_ms),
                         stream, record, noise_output=noise_output, model_rate=net.config.sample_rate, backend=chosen)
-    log.info("model %s on %s; hop %d, look-ahead %d samples: algorithmic latency %.0f ms",
-             net.source.stem, chosen.label, stream.hop, stream.lookahead, 1000 * stream.latency / engine.model_rate)
+    ms = lambda n: 1000 * n / engine.model_rate
+    if isinstance(net, SpectralCanceler):
+        log.info("model %s on %s; frames of %d samples every %d, no look-ahead: algorithmic latency %.0f ms",
+                 net.source.stem, chosen.label, net.config.n_fft, stream.hop, ms(stream.latency))
+    else:
+        log.info("model %s on %s; hop %d, look-ahead %d samples: algorithmic latency %.0f ms",
+                 net.source.stem, chosen.label, stream.hop, stream.lookahead, ms(stream.latency))
     return engine
 
 

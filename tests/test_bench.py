@@ -11,8 +11,8 @@ from rtdenoise.streaming import default_stream_config
 
 def test_bench_scores_and_times_rtdenoise_and_the_peers_in_one_run(cli, tiny_data, tmp_path):
     wanted = [k for k, (module, _) in peers.PEERS.items() if k != "deepfilternet3"]   # DFN3 is slow to start
-    r = cli("bench", "--data", str(tiny_data), "--count", "2", "--seconds", "1", "--models", "tiny",
-            "--peers", *wanted, "--hops", "20", "--out", str(tmp_path / "b"))
+    r = cli("bench", "--data", str(tiny_data), "--count", "2", "--group-count", "1", "--seconds", "1",
+            "--models", "tiny", "spectral-tiny", "--peers", *wanted, "--hops", "20", "--out", str(tmp_path / "b"))
     assert r.returncode == 0, r.stderr
     live_ms = 1000 * default_stream_config(512).latency / 16000          # the tiny model's window
     live_name = f"tiny live {live_ms:.0f} ms"
@@ -22,9 +22,12 @@ def test_bench_scores_and_times_rtdenoise_and_the_peers_in_one_run(cli, tiny_dat
     assert (out / "bench.png").stat().st_size > 10_000
     installed, _ = peers.load(wanted)
     systems = {e["system"] for e in result["summary"]}
-    assert {"noisy", live_name, "tiny offline"} | {p.name for p in installed} <= systems
+    spectral_name = "spectral-tiny live 32 ms"          # its offline output is its stream's: no offline row
+    assert {"noisy", live_name, "tiny offline", spectral_name} | {p.name for p in installed} <= systems
+    assert "spectral-tiny offline" not in systems
+    assert {e["group"] for e in result["summary"]} == {"all", "mixtures", "rooms", "telephone", "levels", "clean"}
     for e in result["summary"]:
-        assert e["n"] > 0 and np.isfinite(e["stoi"]) and np.isfinite(e["si_sdr"])
+        assert e["n"] > 0 and np.isfinite(e["stoi"]) and np.isfinite(e["si_sdr"]) and e["si_sdr"] <= 40.0
     # each system is scored on its own output: its per-example scores are not the input's
     by = {(row["system"], row["name"]): row["si_sdr"] for row in result["rows"]}
     names = {row["name"] for row in result["rows"]}
@@ -37,6 +40,9 @@ def test_bench_scores_and_times_rtdenoise_and_the_peers_in_one_run(cli, tiny_dat
     assert sorted(s["backend"].split(" (")[0] for s in live) == sorted(expected)
     if backends.onnx_available():
         assert f"{live_name} (onnx fp32)" in systems
+        assert f"{spectral_name} (onnx int8)" in systems         # the spectral default is fp32; int8 beside it
+        spectral = sorted(s["backend"].split(" (")[0] for (name, _), s in speed.items() if name == spectral_name)
+        assert spectral == ["onnx fp32", "onnx int8", "torch cpu"]
     for s in live:
         assert s["hop_p99_ms"] >= s["hop_p50_ms"] > 0 and s["file_rtf"] > 0 and s["latency_ms"] == live_ms
     for p in installed:

@@ -170,6 +170,13 @@ def test_every_control_reaches_the_engine(qtbot, open_window, noisy_file):
     w.model_box.setCurrentIndex(w.model_box.findText("rtdenoise-small"))
     engine = wait_restarted(qtbot, w, engine)
     assert engine.stream.window == 4096
+    # a spectral model: its own fixed framing is the one preset, the others are greyed out
+    w.model_box.setCurrentIndex(w.model_box.findText("spectral-tiny"))
+    engine = wait_restarted(qtbot, w, engine)
+    presets = {w.preset_box.itemText(i): w.preset_box.model().item(i).isEnabled() for i in range(w.preset_box.count())}
+    assert presets == {"low (32 ms)": False, "default (64 ms)": False, "safe (128 ms)": False, "the model's (32 ms)": True}
+    assert w.preset_box.currentText() == "the model's (32 ms)"
+    assert (engine.stream.hop, engine.denoiser.delay, engine.stats().algorithmic_latency_ms) == (256, 256, 32.0)
     # input: the demo's speech instead of the file
     w.source_box.setCurrentIndex(w.source_box.findText(Source(DEMO, DEMO).label))
     engine = wait_restarted(qtbot, w, engine)

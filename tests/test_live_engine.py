@@ -128,3 +128,34 @@ def test_nan_or_inf_from_the_device_becomes_counted_silence_not_a_stream_of_nan(
     x[2000] = np.inf
     y = run_file(engine, x)
     assert np.all(np.isfinite(y)) and engine.stats().nonfinite_samples == 11
+
+
+def test_a_spectral_model_runs_in_the_engine_unchanged_and_gives_its_offline_output(spectral_model):
+    from rtdenoise.enhance import enhance_16k
+    engine = LiveEngine(spectral_model, 16000, backend="torch")
+    assert engine.stream.hop == 256 and engine.stats().algorithmic_latency_ms == 32.0
+    x = signal(seed=6)
+    y = run_file(engine, x)[:, 0]
+    L = engine.latency_samples
+    assert L == 256 + 256 + 320                       # hop + the window's overlap + 20 ms safety
+    want = enhance_16k(spectral_model, x[:, 0], backend="torch")[0]
+    assert float(np.abs(y[L:L + len(x)] - want).max()) <= 1e-5 * float(np.abs(want).max())
+    engine = LiveEngine(spectral_model, 16000, backend="torch")
+    engine.set_bypass(True)
+    y = run_file(engine, x)
+    assert np.array_equal(y[L:L + len(x)], x)
+
+
+def test_a_spectral_model_behind_real_time_passes_dry_hops_and_recovers(spectral_model):
+    """Each hop is made to take longer than its 16 ms: the engine skips the network (counted),
+    the output stays whole, and the state stays finite for when it catches up."""
+    from rtdenoise import backends
+    be = backends.for_model(spectral_model, "torch")
+    slow = backends.Backend("torch", lambda spec, state: (time.sleep(0.024), be.fn(spec, state))[1], "slow torch",
+                            initial_state=be.initial_state, skip=be.skip)
+    engine = LiveEngine(spectral_model, 16000, backend=slow, config=LiveConfig(safety_ms=60))
+    x = signal(seconds=1.5, seed=7)
+    y = run_file(engine, x, realtime=True)[:, 0]
+    s = engine.stats()
+    assert s.late_hops > 0 and s.output_underruns == 0, s.summary()
+    assert np.all(np.isfinite(y)) and all(np.all(np.isfinite(a)) for a in engine.denoiser._core.state)
