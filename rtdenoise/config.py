@@ -120,7 +120,7 @@ class SpectralConfig:
     bands: int = 32
     df_bins: int = 64
     df_order: int = 3
-    hidden: int = 192
+    hidden: int = 256
     layers: int = 2
     compress: float = 0.3            # features are |X| ** compress (a loudness-like scale)
     sample_rate: int = SAMPLE_RATE
