@@ -52,9 +52,9 @@ def main() -> int:
     import numpy as np
     from PyQt5 import QtCore, QtWidgets
 
-    from rtdenoise.audio import write_audio
-    from rtdenoise.gui import Settings, Source, demo_speech
-    from rtdenoise.gui_window import MonitorWindow
+    from rtdenoise.signal.audio import write_audio
+    from rtdenoise.gui.session import demo_speech, Settings, Source
+    from rtdenoise.gui.window import MonitorWindow
 
     path = args.file
     if path is None:
@@ -93,7 +93,7 @@ def main() -> int:
     wall = t1 - t0
     log.info("window %dx%d%s, %.0f s measured over a file source; backend %s",
              window.width(), window.height(), "" if not args.no_spectrogram else " (no spectrograms)", wall,
-             engine.backend)
+             engine.backend_label)
     log.info("GUI thread: %.1f%% of one core, %.1f frames per second", 100 * (gui1 - gui0) / wall,
              (frames1 - frames0) / wall)
     for name in tids:

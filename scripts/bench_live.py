@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def compute_table() -> list[str]:
-    from rtdenoise import backends, load_model
-    from rtdenoise.hop_timing import HEADER, presets, random_model, time_hops
+    from rtdenoise import load_model
+    from rtdenoise.model import backends
+    from rtdenoise.bench.speed import HEADER, presets, random_model, time_hops
     rows = [HEADER]
     for backend in backends.available():
         device = backends.model_device(backend)

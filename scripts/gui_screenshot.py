@@ -34,8 +34,8 @@ def main() -> int:
 
     from PyQt5 import QtCore, QtWidgets
 
-    from rtdenoise.gui import DEMO, Settings, Source
-    from rtdenoise.gui_window import MonitorWindow
+    from rtdenoise.gui.session import DEMO, Settings, Source
+    from rtdenoise.gui.window import MonitorWindow
 
     source = Source("file", args.file) if args.file else Source(DEMO, DEMO)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rtdenoise.audio import write_audio
-from rtdenoise.config import SAMPLE_RATE
-from rtdenoise.demo import make_example
+from rtdenoise.signal.audio import write_audio
+from rtdenoise.model.config import SAMPLE_RATE
+from rtdenoise.data.speech import make_example
 
 SNRS = (-5.0, 0.0, 5.0, 10.0, 15.0, 20.0)
 SECONDS = 6.0

@@ -16,11 +16,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from rtdenoise.config import PRESETS, SPECTRAL_PRESETS
-from rtdenoise.data import colored_noise
-from rtdenoise.model import NoiseCanceler
-from rtdenoise.pretrained import save_model
-from rtdenoise.spectral import SpectralCanceler
+from rtdenoise.model.config import PRESETS, SPECTRAL_PRESETS
+from rtdenoise.data.mixing import colored_noise
+from rtdenoise.model.seed import NoiseCanceler
+from rtdenoise.model.pretrained import save_model
+from rtdenoise.model.spectral import SpectralCanceler
 
 ROOT = Path(__file__).resolve().parent.parent
 SR = 16000

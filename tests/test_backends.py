@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from rtdenoise import backends, load_model
-from rtdenoise.backends import BackendError
-from rtdenoise.streaming import StreamingDenoiser, default_stream_config, enhance_like_stream
+from rtdenoise import load_model
+from rtdenoise.model import backends
+from rtdenoise.model.backends import BackendError
+from rtdenoise.signal.streaming import default_stream_config, enhance_like_stream, StreamingDenoiser
 
 FP32_TOL = 1e-4
 needs_onnx = pytest.mark.skipif(not backends.onnx_available(), reason="onnxruntime not installed")
@@ -30,17 +31,17 @@ def shipped():
 
 def test_auto_means_onnx_on_a_cpu_with_onnxruntime_else_torch():
     expected = "cuda" if torch.cuda.is_available() else ("onnx" if backends.onnx_available() else "torch")
-    assert backends.resolve("auto") == expected
-    assert backends.resolve("auto", "cpu") == ("onnx" if backends.onnx_available() else "torch")
+    assert backends.choose("auto") == expected
+    assert backends.choose("auto", "cpu") == ("onnx" if backends.onnx_available() else "torch")
     assert backends.available()[-1] == "torch"
 
 
 def test_unknown_or_absent_backends_are_one_line_errors():
     with pytest.raises(BackendError, match="unknown backend 'tpu'"):
-        backends.resolve("tpu")
+        backends.choose("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(BackendError, match="no CUDA GPU"):
-            backends.resolve("cuda")
+            backends.choose("cuda")
 
 
 @needs_onnx
@@ -136,7 +137,7 @@ def test_cuda_half_precision_stays_close(shipped, precision, record_property):
 
 @needs_cuda
 def test_a_spectral_model_streams_on_cuda_with_its_state_on_the_gpu_as_torch_does_on_the_cpu(spectral_model):
-    from rtdenoise.enhance import enhance_16k
+    from rtdenoise.signal.offline import enhance_16k
     x = (0.1 * np.random.default_rng(2).standard_normal(8000)).astype(np.float32)
     want = enhance_16k(spectral_model, x, backend="torch")[0]
     gpu = load_model(spectral_model.source, "cuda")

@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from rtdenoise import backends, peers
-from rtdenoise.streaming import default_stream_config
+from rtdenoise.bench import peers
+from rtdenoise.model import backends
+from rtdenoise.signal.streaming import default_stream_config
 
 
 def test_bench_scores_and_times_rtdenoise_and_the_peers_in_one_run(cli, tiny_data, tmp_path):

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from rtdenoise.data import Corpus, Mixer, colored_noise, hum, rms, segment, validation_set
+from rtdenoise.data.recordings import Corpus
+from rtdenoise.data.mixing import colored_noise, hum, Mixer, rms, segment
+from rtdenoise.data.validation import validation_set
 
 SR = 16000
 

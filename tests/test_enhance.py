@@ -5,10 +5,11 @@ import torch
 from torch import nn
 
 from rtdenoise import enhance
-from rtdenoise.audio import resample
-from rtdenoise.config import PRESETS
-from rtdenoise.emphasis import deemphasis, preemphasis, preemphasis_torch
-from rtdenoise.enhance import enhance_16k, overlap_add
+from rtdenoise.signal.audio import resample
+from rtdenoise.model.config import PRESETS
+from rtdenoise.model.emphasis import deemphasise, emphasise, emphasise_torch
+from rtdenoise.signal.offline import enhance_16k
+from rtdenoise.signal.overlap import overlap_add
 
 
 class IdentityGenerator(nn.Module):
@@ -44,15 +45,15 @@ def test_whole_pipeline_with_an_identity_generator_is_transparent():
 
 def test_pre_and_de_emphasis_invert_each_other_in_one_call_or_in_blocks():
     x = np.random.default_rng(1).standard_normal((2, 1000)).astype(np.float32)
-    y, _ = preemphasis(x, 0.95)
-    np.testing.assert_allclose(deemphasis(y, 0.95)[0], x, atol=1e-5)
-    a, state = preemphasis(x[:, :333], 0.95)
-    b, _ = preemphasis(x[:, 333:], 0.95, state)
+    y, _ = emphasise(x, 0.95)
+    np.testing.assert_allclose(deemphasise(y, 0.95)[0], x, atol=1e-5)
+    a, state = emphasise(x[:, :333], 0.95)
+    b, _ = emphasise(x[:, 333:], 0.95, state)
     np.testing.assert_array_equal(np.concatenate([a, b], 1), y)
-    c, state = deemphasis(y[:, :10], 0.95)
-    d, _ = deemphasis(y[:, 10:], 0.95, state)
+    c, state = deemphasise(y[:, :10], 0.95)
+    d, _ = deemphasise(y[:, 10:], 0.95, state)
     np.testing.assert_allclose(np.concatenate([c, d], 1), x, atol=1e-5)
-    np.testing.assert_allclose(preemphasis_torch(torch.from_numpy(x), 0.95).numpy(), y, atol=1e-6)
+    np.testing.assert_allclose(emphasise_torch(torch.from_numpy(x), 0.95).numpy(), y, atol=1e-6)
 
 
 @pytest.mark.parametrize("rate", [8000, 22050, 44100, 48000])

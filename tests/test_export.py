@@ -1,4 +1,4 @@
-"""The inference form of G (rtdenoise.export): the same numbers as the model, less work.
+"""The inference form of G (rtdenoise.model.export): the same numbers as the model, less work.
 
 Polyphase upsampling and the decoder's cone are exact rewrites: they are checked in float64,
 where rounding is about 1e-16 of the output's scale, against a bound of 1e-9 of it (a single wrong
@@ -15,11 +15,12 @@ import pytest
 import torch
 from torch import nn
 
-from rtdenoise import backends, load_model
-from rtdenoise.config import preset
-from rtdenoise.export import FLOAT_ENDS, InferenceGenerator, PolyphaseUpsample
-from rtdenoise.model import NoiseCanceler
-from rtdenoise.streaming import StreamingDenoiser, default_stream_config, enhance_like_stream
+from rtdenoise import load_model
+from rtdenoise.model import backends
+from rtdenoise.model.config import preset
+from rtdenoise.model.export import FLOAT_ENDS, InferenceGenerator, PolyphaseUpsample
+from rtdenoise.model.seed import NoiseCanceler
+from rtdenoise.signal.streaming import default_stream_config, enhance_like_stream, StreamingDenoiser
 
 needs_onnx = pytest.mark.skipif(not backends.onnx_available(), reason="onnxruntime not installed")
 
@@ -92,7 +93,7 @@ def test_int8_is_the_onnx_default_and_keeps_the_layers_next_to_the_waveform_in_f
 
 @needs_onnx
 def test_int8_streams_within_20_db_of_fp32_on_speech_it_was_not_calibrated_on(shipped_small, record_property):
-    from rtdenoise.demo import make_example
+    from rtdenoise.data.speech import make_example
     _, noisy = make_example(seed=10, snr_db=0.0)          # the calibration clip uses seeds 0..5
     cfg = default_stream_config(4096)
     a = enhance_like_stream(shipped_small, noisy, cfg, backend=backends.for_model(shipped_small, "onnx", 1, "int8"))
@@ -104,7 +105,7 @@ def test_int8_streams_within_20_db_of_fp32_on_speech_it_was_not_calibrated_on(sh
 
 @needs_onnx
 def test_without_a_calibration_clip_auto_means_fp32_and_int8_is_a_clear_error(tmp_path, monkeypatch, tiny_model):
-    from rtdenoise import export
+    from rtdenoise.model import export
     monkeypatch.setattr(export, "CALIBRATION_FILE", "missing.flac")
     assert backends.resolve_precision("onnx") == "fp32"
     with pytest.raises(backends.BackendError, match="missing.flac not found"):

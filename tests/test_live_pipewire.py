@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from audio_server import assert_delivered, find_offset
 
-from rtdenoise.streaming import enhance_like_stream
+from rtdenoise.signal.streaming import enhance_like_stream
 
 HOP, LOOK = 128, 128       # fits the tiny model's 512-sample window
 
@@ -68,7 +68,7 @@ def test_the_shipped_model_live_gives_what_offline_streaming_enhancement_gives(a
     the same framing, is what it wrote (--record output), and that is what reached clean_mic."""
     import soundfile as sf
     from rtdenoise import load_model
-    from rtdenoise.streaming import default_stream_config
+    from rtdenoise.signal.streaming import default_stream_config
     model = load_model(device="cpu")
     cfg = default_stream_config(model.config.window)
     rng = np.random.default_rng(1)

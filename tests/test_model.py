@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from rtdenoise.config import PRESETS, ModelConfig, preset
-from rtdenoise.model import Discriminator, NoiseCanceler, count_parameters
+from rtdenoise.model.config import ModelConfig, preset, PRESETS
+from rtdenoise.model.seed import count_parameters, Discriminator, NoiseCanceler
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from rtdenoise import load_model
-from rtdenoise.config import PRESETS
+from rtdenoise.model.config import PRESETS
 from rtdenoise.errors import ModelError
-from rtdenoise.model import NoiseCanceler
-from rtdenoise.pretrained import DEFAULT_MODEL, resolve, save_model
+from rtdenoise.model.seed import NoiseCanceler
+from rtdenoise.model.pretrained import DEFAULT_MODEL, find_model, save_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,7 @@ def test_weights_round_trip(tmp_path, half):
 def test_a_model_is_found_by_name_by_either_file_or_by_stem(tmp_path):
     _, cfg = _save(tmp_path)
     for ref in (cfg, cfg.with_suffix(".safetensors"), tmp_path / "m"):
-        assert resolve(ref) == cfg
+        assert find_model(ref) == cfg
 
 
 def test_corrupt_weights_are_refused_by_checksum(tmp_path):
@@ -75,7 +75,7 @@ def test_weights_that_do_not_match_the_config_are_refused(tmp_path):
 
 def test_a_spectral_model_round_trips_and_its_json_names_its_family(tmp_path):
     from conftest import random_spectral
-    from rtdenoise.spectral import SpectralCanceler
+    from rtdenoise.model.spectral import SpectralCanceler
     net = random_spectral()
     cfg = save_model(net, tmp_path / "s", {"steps": 3})
     meta = json.loads(cfg.read_text())
@@ -100,7 +100,7 @@ def test_a_config_without_a_family_is_the_seed_familys_and_an_unknown_family_is_
 
 
 def test_the_default_model_ships_in_the_checkout_and_in_the_package():
-    cfg = resolve(None)
+    cfg = find_model(None)
     assert cfg.stem == DEFAULT_MODEL and cfg.parent == ROOT / "models"
     assert (ROOT / "models" / f"{DEFAULT_MODEL}.md").is_file(), "every shipped model has a card"
     setup = (ROOT / "setup.cfg").read_text()
@@ -117,7 +117,7 @@ def test_a_built_wheel_carries_the_default_model(tmp_path):
 
 
 def test_no_module_can_unpickle():
-    for src in (ROOT / "rtdenoise").glob("*.py"):
+    for src in (ROOT / "rtdenoise").rglob("*.py"):
         text = src.read_text()
         assert not re.search(r"^\s*(import|from) pickle|pickle\.loads?\(", text, re.M), src
         for line in text.splitlines():

@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from rtdenoise.ring import SampleRing
+from rtdenoise.live.ring import SampleRing
 
 
 def test_samples_come_out_in_order_across_the_wrap():

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from rtdenoise import load_model
-from rtdenoise.data import default_data_dir, validation_set
-from rtdenoise.enhance import enhance_16k
-from rtdenoise.evaluate import evaluate, summarise
-from rtdenoise.streaming import default_stream_config, enhance_like_stream
+from rtdenoise.data.recordings import default_data_dir
+from rtdenoise.data.validation import validation_set
+from rtdenoise.signal.offline import enhance_16k
+from rtdenoise.evaluation.evaluate import evaluate, summarise
+from rtdenoise.signal.streaming import default_stream_config, enhance_like_stream
 
 pytestmark = pytest.mark.skipif(not (default_data_dir() / "speech" / "index.csv").is_file(),
                                 reason="the project's recordings (../shared/data) are not here")

@@ -11,13 +11,14 @@ import pytest
 import torch
 
 from conftest import random_spectral, voiced
-from rtdenoise import backends, enhance, load_model
-from rtdenoise.config import SPECTRAL_PRESETS, SpectralConfig, preset
-from rtdenoise.enhance import enhance_16k
+from rtdenoise import enhance, load_model
+from rtdenoise.model import backends
+from rtdenoise.model.config import preset, SPECTRAL_PRESETS, SpectralConfig
+from rtdenoise.signal.offline import enhance_16k
 from rtdenoise.errors import RtDenoiseError
-from rtdenoise.spectral import SpectralCanceler, erb_triangles, sqrt_hann
-from rtdenoise.stft import SpectralHop, analyse, synthesise
-from rtdenoise.streaming import StreamingDenoiser, spectral_stream_config
+from rtdenoise.model.spectral import erb_triangles, SpectralCanceler, sqrt_hann
+from rtdenoise.signal.stft import analyse, SpectralHop, synthesise
+from rtdenoise.signal.streaming import spectral_stream_config, StreamingDenoiser
 
 needs_onnx = pytest.mark.skipif(not backends.onnx_available(), reason="onnxruntime not installed")
 TOL = 1e-5
@@ -164,7 +165,7 @@ def test_bypass_keeps_the_network_running_so_it_is_current_when_bypass_ends(spec
 
 
 def test_a_spectral_model_refuses_a_framing_other_than_its_own(spectral_model):
-    from rtdenoise.streaming import StreamConfig
+    from rtdenoise.signal.streaming import StreamConfig
     with pytest.raises(ValueError, match="its own framing: hop 256"):
         StreamingDenoiser(spectral_model, StreamConfig(512, 128, 128))
     assert spectral_stream_config(spectral_model.config) == StreamConfig(512, 256, 256)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rtdenoise.streaming import StreamConfig, StreamingDenoiser, default_stream_config, enhance_like_stream
+from rtdenoise.signal.streaming import default_stream_config, enhance_like_stream, StreamConfig, StreamingDenoiser
 
 W = 512
 CONFIGS = [StreamConfig(W, 128, 128), StreamConfig(W, 128, 64), StreamConfig(W, 100, 300),

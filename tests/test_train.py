@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from conftest import ROOT
-from rtdenoise.train import Trainer, TrainConfig
+from rtdenoise.training.trainer import Trainer
+from rtdenoise.training.config import TrainConfig
 
 
 def _cfg(tiny_data, out, **kw):
@@ -66,7 +67,7 @@ def test_training_without_the_noise_discriminator(tiny_data, tmp_path):
 
 
 def test_the_streaming_loss_counts_the_region_live_output_comes_from_more(tiny_data, tmp_path):
-    from rtdenoise.streaming import StreamConfig
+    from rtdenoise.signal.streaming import StreamConfig
     t = Trainer(_cfg(tiny_data, tmp_path, steps=1, stream_weight=3.0, stream_hop=128, stream_lookahead=64))
     clean = torch.zeros(2, 1, 512)
     w = StreamConfig(512, 128, 64).weight()
@@ -104,7 +105,7 @@ def test_two_processes_train_with_ddp_through_torchrun(tiny_data, tmp_path):
 
 
 def test_the_envelope_loss_rewards_matching_band_envelopes_and_ignores_band_gains():
-    from rtdenoise.losses import envelope_loss
+    from rtdenoise.training.losses import envelope_loss
     g = torch.Generator().manual_seed(0)
     t = torch.arange(8192) / 16000
     # Speech-like: a 1 kHz tone whose loudness comes and goes four times a second.
@@ -123,7 +124,7 @@ def test_the_envelope_loss_rewards_matching_band_envelopes_and_ignores_band_gain
 def test_training_with_the_envelope_loss_runs(tiny_data, tmp_path):
     # The tiny preset's 512-sample window is too short for the envelope (it counts zero there);
     # a 2048-sample window is the shortest it scores.
-    from rtdenoise.losses import envelope_loss
+    from rtdenoise.training.losses import envelope_loss
     assert float(envelope_loss(torch.randn(1, 1, 512), torch.randn(1, 1, 512))) == 0.0
     assert Trainer(_cfg(tiny_data, tmp_path, steps=2, envelope_weight=5.0)).run()["g_l1"] > 0
 

@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("espeakng_loader", reason="espeak-ng comes with the 'demo' extra")
 
-from rtdenoise.tts import VOICES, SpeechSynthesisError, synthesize
+from rtdenoise.data.tts import SpeechSynthesisError, synthesize, VOICES
 
 SENTENCE = "The quick brown fox jumps over the lazy dog, then runs back into the forest."
 

@@ -1,4 +1,4 @@
-"""rtdenoise.virtual_mic against a real PipeWire server (the audio_server fixture).
+"""rtdenoise.live.virtual_mic against a real PipeWire server (the audio_server fixture).
 
 Calls that only talk to the server through pactl run here, with ``env=audio_server.env`` and
 ``configure_sounddevice=False``; whatever opens a sounddevice stream runs in a subprocess started with
@@ -17,7 +17,7 @@ import pytest
 
 from audio_server import assert_delivered
 from rtdenoise.errors import RtDenoiseError
-from rtdenoise.virtual_mic import VirtualMic, platform_recipe
+from rtdenoise.live.virtual_mic import platform_recipe, VirtualMic
 
 RATE = 16000
 
@@ -69,7 +69,7 @@ def test_audio_played_into_its_output_is_heard_on_the_virtual_microphone(audio_s
     x[0] = 0.9
     rec = audio_server.play_and_record(
         x, "rtdenoise_mic", seconds=3.5, play="rtdenoise_out",
-        prelude="from rtdenoise.virtual_mic import VirtualMic; vm = VirtualMic().open()")
+        prelude="from rtdenoise.live.virtual_mic import VirtualMic; vm = VirtualMic().open()")
     assert audio_server.last_status == []
     assert_delivered(rec, x)
     assert_gone(audio_server)
@@ -83,7 +83,7 @@ def test_other_programs_record_it_as_a_microphone(audio_server, tmp_path):
     np.save(tmp_path / "x.npy", x)
     engine = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, numpy as np
-        from rtdenoise.virtual_mic import VirtualMic
+        from rtdenoise.live.virtual_mic import VirtualMic
         with VirtualMic() as vm:
             import sounddevice as sd
             print("ready", flush=True)
@@ -127,7 +127,7 @@ def test_a_process_stopped_by_a_signal_removes_the_microphone(audio_server, sig)
     p = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import signal, time
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        from rtdenoise.virtual_mic import VirtualMic
+        from rtdenoise.live.virtual_mic import VirtualMic
         with VirtualMic():
             print("ready", flush=True)
             time.sleep(60)
@@ -150,7 +150,7 @@ def test_a_process_stopped_by_a_signal_removes_the_microphone(audio_server, sig)
 def test_a_signal_handler_the_program_had_still_runs_after_the_cleanup(audio_server):
     p = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import signal, subprocess, sys, time
-        from rtdenoise.virtual_mic import VirtualMic
+        from rtdenoise.live.virtual_mic import VirtualMic
 
         def own(signum, frame):
             listed = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True, text=True).stdout

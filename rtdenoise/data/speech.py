@@ -1,0 +1,51 @@
+"""Noisy speech made on the spot, with no data files and no network: for the demo and the window.
+
+The speech comes from espeak-ng (a PyPI package that ships its voices, :mod:`rtdenoise.data.tts`),
+the noise is babble of other espeak voices plus pink noise and mains hum. Synthetic speech is
+robotic: it shows that the pipeline works, not how good a model is on real voices.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..model.config import SAMPLE_RATE
+from ..signal.audio import resample
+from .mixing import colored_noise, hum, rms
+
+SPEECH = (
+    "Thanks for joining the call. Can everyone hear me clearly now?",
+    "The fan behind me is loud, but the denoiser should remove most of it.",
+    "Let's go through the agenda and keep this meeting short.",
+)
+BABBLE = (
+    "I think the train leaves at half past seven tomorrow morning.",
+    "Could you pass me the salt and the pepper, please?",
+    "We should paint the kitchen a brighter colour this spring.",
+    "My brother bought a new bicycle last weekend.",
+)
+
+
+def make_example(seed: int = 0, snr_db: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+    """(clean, noisy) speech at 16 kHz, about 12 s long, at the given SNR."""
+    from .tts import VOICES, synthesize     # espeak-ng comes with the 'demo' extra
+
+    rng = np.random.default_rng(seed)
+
+    def say(text: str, voice: str) -> np.ndarray:
+        audio, rate = synthesize(text, voice)
+        return resample(audio, rate, SAMPLE_RATE)
+
+    pause = np.zeros(int(0.4 * SAMPLE_RATE), np.float32)
+    clean = np.concatenate([np.concatenate([pause, say(t, VOICES[0])]) for t in SPEECH] + [pause])
+    n = len(clean)
+    babble = np.zeros(n, np.float32)
+    for i, voice in enumerate(VOICES[1:] or VOICES):
+        talk = np.concatenate([say(t, voice) for t in np.roll(BABBLE, i)])
+        talk = np.tile(talk, -(-n // len(talk)) + 1)
+        start = int(rng.integers(0, len(talk) - n))
+        babble += talk[start:start + n] / rms(talk)
+    noise = babble / rms(babble) + 0.6 * colored_noise(rng, n, 1.0) + 0.3 * hum(rng, n)
+    noise *= rms(clean[clean != 0]) * np.sqrt(np.mean(clean != 0)) * 10 ** (-snr_db / 20) / rms(noise)
+    noisy = clean + noise
+    gain = 0.5 / max(1e-9, float(np.max(np.abs(noisy))))
+    return (clean * gain).astype(np.float32), (noisy * gain).astype(np.float32)

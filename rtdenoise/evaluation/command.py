@@ -1,0 +1,80 @@
+"""``rtdenoise eval``: PESQ, STOI and SI-SDR of the noisy input and a model, per group and overall."""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from ..data.recordings import Corpus, default_data_dir
+from ..data.validation import GROUPS
+from ..errors import RtDenoiseError
+from ..model import backends
+from ..options import add_model_flags
+from ..signal.offline import check_hop, enhance_16k
+from ..signal.streaming import StreamConfig, check_lookahead, default_stream_config, enhance_like_stream
+from .evaluate import Enhancer, evaluate, pairs_from_folder, summarise, table, validation_examples, write_results
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--data", metavar="DIR", help="recordings folder whose valid rows make the validation set "
+                     "(default: $RTDENOISE_DATA or ../shared/data)")
+    src.add_argument("--pairs", metavar="DIR", help="folder with noisy/ and clean/ subfolders of same-named files")
+    p.add_argument("--count", type=int, default=120, help="validation mixtures (default 120)")
+    p.add_argument("--groups", nargs="*", choices=GROUPS, default=list(GROUPS),
+                   help="which validation groups to score (default: all: the mixtures, rooms, telephone, levels, clean)")
+    p.add_argument("--group-count", type=int, default=40, help="examples per group beside the mixtures (default 40)")
+    p.add_argument("--by-snr", action="store_true", help="print a row per SNR too (the JSON always has them)")
+    p.add_argument("--seconds", type=float, default=4.0, help="length of each validation mixture (default 4)")
+    p.add_argument("--json", metavar="FILE", help="write the summary and every example's scores as JSON")
+    p.add_argument("--csv", metavar="FILE", help="write every example's scores as CSV")
+    p.add_argument("--noisy-only", action="store_true", help="score only the noisy input (no model)")
+    p.add_argument("--live", action="store_true",
+                   help="also score the model as `rtdenoise live` runs it (hop --hop, default 512, look-ahead --lookahead)")
+    p.add_argument("--lookahead", type=int, nargs="+", default=None,
+                   help="with --live: look-ahead in samples (default 512); several values score each")
+    add_model_flags(p)
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.pairs:
+        examples = pairs_from_folder(Path(args.pairs))
+    else:
+        data = Path(args.data) if args.data else default_data_dir()
+        try:
+            corpus = Corpus.load(data, "valid")
+        except (FileNotFoundError, ValueError) as e:
+            raise RtDenoiseError(str(e)) from None
+        examples = validation_examples(corpus, args.groups, args.count, args.group_count, args.seconds)
+    systems: dict[str, Enhancer] = {}
+    if not args.noisy_only:
+        model, backend = backends.open_model(args.model, args.backend, args.device, precision=args.precision)
+        spectral = model.config.family == "spectral"
+        if spectral:
+            check_hop(model, args.hop)
+            for look in args.lookahead or []:
+                check_lookahead(model, look)
+        label = model.source.stem + (f" (live, {1000 * model.config.latency / model.config.sample_rate:.0f} ms)"
+                                     if spectral else "")
+        systems[label] = lambda x: enhance_16k(model, x, args.hop, backend=backend)[0]
+        if args.live and not spectral:     # a spectral model's offline output is its stream's
+            d = default_stream_config(model.config.window)
+            for look in args.lookahead or [d.lookahead]:
+                try:
+                    cfg = StreamConfig(d.window, args.hop or d.hop, look)
+                except ValueError as e:
+                    raise RtDenoiseError(str(e)) from None
+                rate = model.config.sample_rate
+                label = (f"{model.source.stem} live ({1000 * cfg.latency / rate:.0f} ms: "
+                         f"look-ahead {1000 * look / rate:.0f})")
+                systems[label] = lambda x, cfg=cfg: enhance_like_stream(model, x, cfg, backend=backend)
+    rows = evaluate(examples, systems)
+    summary = summarise(rows)
+    print(table(summary, by_snr=args.by_snr))
+    for path in filter(None, (args.json, args.csv)):
+        write_results(Path(path), rows, summary)
+        log.info("wrote %s", path)
+    return 0
+

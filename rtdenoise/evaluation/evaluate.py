@@ -1,0 +1,143 @@
+"""Scoring systems on many examples: the noisy input and each system, per group and SNR.
+
+Figures are computed on the fixed validation material (``valid`` rows only, see
+:mod:`rtdenoise.data.validation`): the 120 mixtures, and four groups of audio unlike plain
+mixtures (rooms, telephone band, quiet or clipped microphones, nearly clean speech), or on any
+folder of noisy/clean pairs. They are summarised per group and SNR, per group, and overall, and in
+a "10+" bucket per group: the mixtures at 10 dB SNR and above plus those with no noise at all,
+where a denoiser should do no harm.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from ..data.recordings import Corpus
+from ..data.validation import GROUPS, Example, validation_groups, validation_set
+from ..errors import AudioError
+from ..model.config import SAMPLE_RATE
+from ..signal.audio import AUDIO_SUFFIXES, read_audio, resample
+from .metrics import METRICS, score
+
+#: A system under test: 16 kHz noisy mono in, enhanced mono of the same length out.
+Enhancer = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class Row:
+    """Scores of one example for one system ("noisy" or a model name)."""
+    system: str
+    name: str
+    snr: float
+    kind: str
+    pesq: float
+    stoi: float
+    si_sdr: float
+    group: str = "mixtures"
+
+
+def evaluate(examples: Sequence[Example], systems: dict[str, Enhancer]) -> list[Row]:
+    """Score the noisy input and each system's output on every example."""
+    rows = []
+    for ex in tqdm(examples, desc="eval", unit="ex", disable=None, dynamic_ncols=True):
+        rows.append(Row("noisy", ex.name, ex.snr, ex.kind, **score(ex.clean, ex.noisy), group=ex.group))
+        for name, fn in systems.items():
+            rows.append(Row(name, ex.name, ex.snr, ex.kind, **score(ex.clean, fn(ex.noisy)), group=ex.group))
+    return rows
+
+
+#: The do-no-harm bucket: 10 dB SNR and above, and no added noise at all.
+HIGH_SNR = "10+"
+
+
+def summarise(rows: Iterable[Row]) -> list[dict[str, object]]:
+    """Mean of each metric (NaN PESQ left out) per (system, group, SNR), per (system, group) over
+    every SNR ('all'), per (system, group) at 10 dB and above or without noise ('10+'), and per
+    system over every group (group 'all', when there is more than one group)."""
+    rows = list(rows)
+    several = len({r.group for r in rows}) > 1
+    buckets: dict[tuple[str, str, str], list[Row]] = {}
+    for r in rows:
+        snr = "n/a" if math.isnan(r.snr) else f"{r.snr:+.0f}"
+        for group in (r.group, "all") if several else (r.group,):
+            buckets.setdefault((r.system, group, "all"), []).append(r)
+            if math.isnan(r.snr) or r.snr >= 10:
+                buckets.setdefault((r.system, group, HIGH_SNR), []).append(r)
+        buckets.setdefault((r.system, r.group, snr), []).append(r)
+    out = []
+    for (system, group, snr), rs in buckets.items():
+        entry: dict[str, object] = {"system": system, "group": group, "snr": snr, "n": len(rs)}
+        for m in METRICS:
+            vals = [getattr(r, m) for r in rs if not math.isnan(getattr(r, m))]
+            entry[m] = float(np.mean(vals)) if vals else math.nan
+        out.append(entry)
+    order = {s: i for i, s in enumerate(dict.fromkeys(r.system for r in rows))}
+    groups = {g: i for i, g in enumerate(["all", *GROUPS])}
+    return sorted(out, key=lambda e: (groups.get(str(e["group"]), len(groups)), e["snr"] not in ("all", HIGH_SNR),
+                                      e["snr"] != "all", _snr_key(e["snr"]), order[e["system"]]))
+
+
+def _snr_key(snr: object) -> float:
+    try:
+        return float(str(snr))
+    except ValueError:
+        return math.inf
+
+
+def table(summary: list[dict[str, object]], by_snr: bool = True) -> str:
+    """A markdown table of a summary; without ``by_snr`` only the 'all' and '10+' rows."""
+    lines = ["| system | group | SNR (dB) | n | PESQ (wb) | STOI | SI-SDR (dB) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for e in summary:
+        if by_snr or e["snr"] in ("all", HIGH_SNR):
+            lines.append(f"| {e['system']} | {e['group']} | {e['snr']} | {e['n']} | {e['pesq']:.3f} | {e['stoi']:.4f} "
+                         f"| {e['si_sdr']:.2f} |")
+    return "\n".join(lines)
+
+
+def write_results(path: Path, rows: list[Row], summary: list[dict[str, object]]) -> None:
+    """JSON (summary and per-example rows) or CSV (per-example rows), by the file's ending."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".csv":
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(asdict(rows[0])))
+            w.writeheader()
+            w.writerows(asdict(r) for r in rows)
+    else:
+        path.write_text(json.dumps({"summary": summary, "rows": [asdict(r) for r in rows]}, indent=1) + "\n")
+
+
+def pairs_from_folder(folder: Path) -> list[Example]:
+    """Examples from ``folder/noisy/*`` and ``folder/clean/*`` with matching names (any rate, mono mix)."""
+    noisy_dir, clean_dir = folder / "noisy", folder / "clean"
+    if not noisy_dir.is_dir() or not clean_dir.is_dir():
+        raise AudioError(f"{folder}: expected subfolders noisy/ and clean/ with files of the same names")
+    out = []
+    for nf in sorted(p for p in noisy_dir.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES):
+        cf = clean_dir / nf.name
+        if not cf.is_file():
+            raise AudioError(f"{nf}: no clean file {cf}")
+        (noisy, rn), (clean, rc) = read_audio(nf), read_audio(cf)
+        noisy, clean = resample(noisy.mean(1), rn, SAMPLE_RATE), resample(clean.mean(1), rc, SAMPLE_RATE)
+        n = min(len(noisy), len(clean))
+        out.append(Example(nf.stem, clean[:n], noisy[:n], math.nan, "folder", group="pairs"))
+    if not out:
+        raise AudioError(f"{noisy_dir}: no audio files")
+    return out
+
+
+def validation_examples(corpus: Corpus, groups: Sequence[str] = GROUPS, count: int = 120, group_count: int = 40,
+                        seconds: float = 4.0) -> list[Example]:
+    """The fixed validation material: the ``count`` mixtures and each other group asked for."""
+    out = validation_set(corpus=corpus, count=count, seconds=seconds) if "mixtures" in groups and count else []
+    others = [g for g in groups if g != "mixtures"]
+    if others and group_count:
+        out += [e for e in validation_groups(corpus, group_count, seconds) if e.group in others]
+    return out

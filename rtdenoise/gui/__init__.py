@@ -1,0 +1,4 @@
+"""The monitor window: a Qt-free layer of settings and sessions (``session``), the window
+(``window``) and its plots (``plots``), and ``rtdenoise gui`` (``command``). Only ``window`` and
+``plots`` import Qt.
+"""

@@ -1,0 +1,16 @@
+"""The live engine and its devices: the callback, rings and inference thread (``engine``,
+``ring``), the file clock (``files``), starting an engine between devices (``session``), audio
+devices (``devices``), the virtual microphone (``virtual_mic``), and ``rtdenoise live``
+(``command``). ``rtdenoise.live.LiveEngine`` is imported on first use, so listing devices loads
+no model library.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LiveEngine":
+        from .engine import LiveEngine
+        return LiveEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

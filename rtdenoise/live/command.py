@@ -1,0 +1,113 @@
+"""``rtdenoise live``: a microphone denoised as you speak, to speakers, a virtual microphone or files."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import RtDenoiseError
+from ..options import add_model_flags
+from ..signal.audio import read_audio, write_audio
+from ..signal.streaming import check_strength
+from .devices import STREAM_STOPPED, DeviceError
+from .engine import LiveConfig, LiveEngine
+from .files import run_file
+from .session import DeviceSession, build_engine
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    io = p.add_argument_group("audio")
+    io.add_argument("-i", "--input", metavar="DEVICE", help="input device: index or part of its name (default: the system's)")
+    io.add_argument("-o", "--output", metavar="DEVICE", help="output device: index or part of its name (default: the system's)")
+    io.add_argument("--noise-device", metavar="DEVICE", help="also play the removed noise on this device")
+    io.add_argument("--rate", type=int, help="device sample rate (default: the input device's own)")
+    io.add_argument("--in-channels", type=int, help="input channels to open, mixed down to mono (default: up to 2)")
+    io.add_argument("--out-channels", type=int, help="output channels, each a copy (default: up to 2)")
+    io.add_argument("--virtual-mic", action="store_true",
+                    help="send the clean audio to a new virtual microphone (PipeWire/PulseAudio), removed on exit")
+    io.add_argument("--in-file", metavar="FILE", help="read this file instead of a device (as if it were a microphone)")
+    io.add_argument("--out-file", metavar="FILE", help="with --in-file: write the output here, aligned to the input")
+    io.add_argument("--realtime", action="store_true", help="with --in-file: run at real-time pace, not as fast as possible")
+    io.add_argument("--record", metavar="DIR", help="write input.wav, output.wav and noise.wav (sample-aligned) here")
+    t = p.add_argument_group("latency")
+    t.add_argument("--lookahead", type=int, help="samples of future G sees, at 16 kHz (default 512: 32 ms; "
+                   "spectral models see none)")
+    t.add_argument("--safety-ms", type=float, default=None,
+                   help="output margin against compute jitter (default: 20 ms, more for a slow model)")
+    t.add_argument("--block-ms", type=float, default=LiveConfig.block_ms, help="audio callback block")
+    # 0.02 s, not PortAudio's 'high': on ALSA/PipeWire 'high' delivered blocks in pairs, 16 ms apart.
+    t.add_argument("--device-latency", default="0.02", help="PortAudio latency: low, high or seconds (default 0.02)")
+    c = p.add_argument_group("controls")
+    c.add_argument("--bypass", action="store_true", help="start bypassed (dry input, same latency)")
+    c.add_argument("--strength", type=float, default=1.0, help="0 (dry) .. 1 (fully denoised)")
+    c.add_argument("--atten-limit", type=float, metavar="DB", help="remove at most this many dB of noise")
+    c.add_argument("--stats-every", type=float, default=10.0, help="seconds between statistics lines (0: only at exit)")
+    add_model_flags(p, hop="live", threads=True)
+
+
+def _engine(args: argparse.Namespace, rate: int, cin: int, cout: int, noise: bool = False) -> LiveEngine:
+    engine = build_engine(rate, cin, cout, model=args.model, backend=args.backend, device=args.device,
+                          precision=args.precision, threads=args.threads, hop=args.hop, lookahead=args.lookahead,
+                          safety_ms=args.safety_ms, block_ms=args.block_ms,
+                          record=Path(args.record) if args.record else None, noise_output=noise)
+    engine.set_bypass(args.bypass)
+    engine.set_strength(check_strength(args.strength, "--strength"))
+    if args.atten_limit is not None:
+        engine.set_attenuation_limit(args.atten_limit)
+    return engine
+
+
+def _run_files(args: argparse.Namespace) -> int:
+    if not args.out_file and not args.record:
+        raise RtDenoiseError("--in-file needs --out-file or --record")
+    if args.out_file and Path(args.out_file).resolve() == Path(args.in_file).resolve():
+        raise RtDenoiseError(f"{args.out_file}: output would overwrite the input")
+    audio, rate = read_audio(args.in_file)
+    engine = _engine(args, rate, audio.shape[1], audio.shape[1])
+    out = run_file(engine, audio, realtime=args.realtime)
+    L = engine.latency_samples
+    if args.out_file:
+        write_audio(args.out_file, out[L:L + len(audio)], rate)
+    log.info("%s", engine.stats().summary())
+    return 0
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both end the session cleanly (streams stopped, recordings closed, the
+    virtual microphone removed). SIGINT is set explicitly: a process started in the background by
+    a shell inherits it ignored, and then Python would never raise KeyboardInterrupt."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def main(args: argparse.Namespace) -> int:
+    _stop_on_signals()
+    if args.in_file:
+        return _run_files(args)
+    lost = False
+    with DeviceSession(lambda rate, cin, cout, noise: _engine(args, rate, cin, cout, noise=noise),
+                       args.input, args.output, noise_device=args.noise_device, rate=args.rate,
+                       in_channels=args.in_channels, out_channels=args.out_channels, virtual_mic=args.virtual_mic,
+                       device_latency=args.device_latency) as session:
+        engine = session.engine
+        assert engine is not None
+        last = time.monotonic()
+        try:
+            while session.active:
+                time.sleep(0.1)
+                if args.stats_every and time.monotonic() - last >= args.stats_every:
+                    last = time.monotonic()
+                    log.info("%s", engine.stats().summary())
+            lost = engine.error is None
+        except KeyboardInterrupt:
+            log.info("stopping")
+    if lost:
+        raise DeviceError(STREAM_STOPPED)
+    return 0

@@ -1,0 +1,112 @@
+"""Audio devices through sounddevice (PortAudio): listing, choosing, and errors a user can act on.
+
+sounddevice is imported here and only here, lazily, because importing it fails outright on a
+machine without the PortAudio library, and the offline tools must keep working there.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from ..errors import RtDenoiseError
+
+log = logging.getLogger(__name__)
+
+NO_SERVER_HINT = ("no audio devices found: connect a sound card or start an audio server "
+                  "(PipeWire: `pipewire & wireplumber & pipewire-pulse &`, or PulseAudio: `pulseaudio --start`)")
+
+
+class DeviceError(RtDenoiseError):
+    """A device that does not exist, refuses a setting, or went away."""
+
+
+#: What the live command and the window say when audio stops flowing under them.
+STREAM_STOPPED = "the audio stream stopped: a device went away or the audio server stopped"
+
+
+def sounddevice() -> ModuleType:
+    """The sounddevice module, or a one-line error saying what to install."""
+    try:
+        import sounddevice as sd
+    except OSError as e:
+        raise DeviceError(f"{e}: install PortAudio (Debian/Ubuntu: apt install libportaudio2; "
+                          "macOS: brew install portaudio)") from None
+    return sd
+
+
+@dataclass
+class Device:
+    index: int
+    name: str
+    hostapi: str
+    max_input: int
+    max_output: int
+    default_rate: float
+
+    def line(self) -> str:
+        io = "/".join(x for x, n in (("in", self.max_input), ("out", self.max_output)) if n)
+        return (f"{self.index:3d}  {self.name}  [{self.hostapi}; {io}; in {self.max_input} ch, "
+                f"out {self.max_output} ch; {self.default_rate:g} Hz]")
+
+
+def list_devices() -> list[Device]:
+    sd = sounddevice()
+    apis = sd.query_hostapis()
+    return [Device(i, d["name"], apis[d["hostapi"]]["name"], d["max_input_channels"], d["max_output_channels"],
+                   d["default_samplerate"]) for i, d in enumerate(sd.query_devices())]
+
+
+def device_table() -> str:
+    devices = list_devices()
+    if not devices:
+        raise DeviceError(NO_SERVER_HINT)
+    return "\n".join(d.line() for d in devices)
+
+
+def find(spec: str | int | None, kind: str) -> Device:
+    """A device by index, or by a case-insensitive substring of its name (as sounddevice matches),
+    or the default ``kind`` ('input' or 'output') device when ``spec`` is None."""
+    devices = list_devices()
+    if not devices:
+        raise DeviceError(NO_SERVER_HINT)
+    want = "max_input" if kind == "input" else "max_output"
+    usable = [d for d in devices if getattr(d, want) > 0]
+    if spec is None:
+        sd = sounddevice()
+        default = sd.default.device[0 if kind == "input" else 1]
+        match = [d for d in usable if d.index == default] or usable[:1]
+    elif str(spec).lstrip("-").isdigit():
+        match = [d for d in usable if d.index == int(spec)]
+    else:
+        exact = [d for d in usable if d.name.lower() == str(spec).lower()]
+        match = exact or [d for d in usable if str(spec).lower() in d.name.lower()]
+    if len(match) != 1:
+        what = "no" if not match else "more than one"
+        names = "; ".join(f"{d.index}: {d.name}" for d in usable) or "none"
+        raise DeviceError(f"{what} {kind} device matches {spec!r} (devices with {kind}s: {names})")
+    return match[0]
+
+
+def check_rate(device: Device, rate: int, channels: int, kind: str) -> None:
+    """Refuse a rate or channel count the device will not open with, before opening anything."""
+    sd = sounddevice()
+    check = sd.check_input_settings if kind == "input" else sd.check_output_settings
+    try:
+        check(device=device.index, samplerate=rate, channels=channels, dtype="float32")
+    except Exception as e:          # sounddevice raises PortAudioError or ValueError
+        raise DeviceError(f"{kind} device {device.index} ({device.name}) refuses {rate} Hz with {channels} "
+                          f"channel(s): {str(e).splitlines()[0]}; its default rate is {device.default_rate:g} Hz") from None
+
+
+# --- the command ------------------------------------------------------------------------------
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    del p   # no options: it lists every device with its rates and channels
+
+
+def main(args: argparse.Namespace) -> int:
+    print(device_table())
+    return 0

@@ -1,0 +1,418 @@
+"""The live engine: audio callback -> ring -> inference thread -> ring -> audio callback.
+
+Three parts, each with one job:
+
+* The **audio callback** (PortAudio's thread, or a file clock standing in for it) only copies: the
+  captured block, mixed down to mono into a preallocated array, into the input ring; the output
+  ring into the device's block, copied to every output channel. It never allocates a buffer, waits
+  on a lock, logs or touches the model; what goes wrong there is counted.
+* The **inference thread** owns everything else: resamplers (libsamplerate's streaming sinc
+  converter, which keeps its state between blocks and, unlike soxr's stream, hands out output at a
+  constant delay of a few milliseconds instead of in bursts up to 36 ms late), the :class:`~rtdenoise.signal.streaming.StreamingDenoiser` with its filters
+  and overlap, the recorders and the statistics. When the output would run dry before G could
+  finish a hop (the queued output is shorter than 1.2 times G's usual time), it skips G for that
+  hop and the stream crossfades to the delayed dry input and back when it catches up: a late
+  machine sounds like bypass, never like garbage or gaps.
+* The **output schedule** is counted in samples, not measured in time: the playback side plays
+  silence until ``hop + safety`` samples have been played, then reads the output ring. So output
+  runs a fixed distance behind the input whatever the compute time, compute jitter up to ``safety``
+  never reaches the speaker, and end-to-end latency is known before the first sample:
+  hop + look-ahead (algorithmic) + safety + the device latencies PortAudio reports.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import RtDenoiseError
+from ..model.config import SAMPLE_RATE
+from ..signal.streaming import StreamConfig, StreamingDenoiser, default_stream_config, spectral_stream_config
+from .ring import SampleRing
+
+if TYPE_CHECKING:
+    from ..model.backends import Backend
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveConfig:
+    """How the engine frames and buffers audio. Times in milliseconds; ``None`` hop or look-ahead
+    means the default for the model (see :func:`rtdenoise.streaming.default_stream_config`)."""
+
+    hop_ms: float | None = None
+    lookahead_ms: float | None = None
+    # Output scheduled this far behind the input, to absorb compute jitter. None: at least 20 ms,
+    # and at least a block plus twice G's time per hop as measured at start, plus 4 ms.
+    safety_ms: float | None = None
+    block_ms: float = 8.0            # audio callback block (PortAudio blocksize); divides the 32 ms hop
+    ring_seconds: float = 2.0        # capacity of each ring
+
+
+@dataclass
+class Stats:
+    """What the engine has done so far: the figures printed on exit and shown by the GUI."""
+
+    hops: int = 0
+    compute_p50_ms: float = 0.0
+    compute_p99_ms: float = 0.0
+    real_time_factor: float = 0.0
+    late_hops: int = 0               # hops emitted dry because inference was behind
+    late_events: int = 0             # times it fell behind
+    input_overruns: int = 0          # captured samples dropped: the input ring was full
+    output_underruns: int = 0        # samples the output wanted but did not get (after start)
+    device_xruns: int = 0            # blocks PortAudio flagged (input overflow, output underflow)
+    dropped_hops: int = 0            # output hops shed because the output ring ran too full
+    nonfinite_samples: int = 0       # NaN/Inf input samples, replaced by silence
+    algorithmic_latency_ms: float = 0.0
+    latency_ms: float = 0.0          # algorithmic + safety + device latencies
+    backend: str = "cpu"
+
+    @property
+    def xruns(self) -> int:
+        return (self.input_overruns > 0) + (self.output_underruns > 0) + self.device_xruns
+
+    def summary(self) -> str:
+        return (f"hops {self.hops}, compute per hop p50 {self.compute_p50_ms:.1f} ms / p99 {self.compute_p99_ms:.1f} ms, "
+                f"real-time factor {self.real_time_factor:.2f}, latency {self.latency_ms:.0f} ms "
+                f"(algorithmic {self.algorithmic_latency_ms:.0f}), late hops {self.late_hops} in {self.late_events} events, "
+                f"xruns: device {self.device_xruns}, input overrun {self.input_overruns} samples, "
+                f"output underrun {self.output_underruns} samples, dropped hops {self.dropped_hops}"
+                + (f", NaN/Inf input samples {self.nonfinite_samples}" if self.nonfinite_samples else ""))
+
+
+class _Resampler:
+    """A mono stream resampler with state, for the inference thread."""
+
+    def __init__(self, rate_in: int, rate_out: int) -> None:
+        import samplerate
+        self.ratio = rate_out / rate_in
+        self._r = samplerate.Resampler("sinc_medium", channels=1)
+
+    def __call__(self, x: np.ndarray, final: bool = False) -> np.ndarray:
+        return np.asarray(self._r.process(x, self.ratio, end_of_input=final), np.float32).ravel()
+
+    @staticmethod
+    def round_trip_delay(rate: int, model_rate: int) -> int:
+        """Device samples that going to the model's rate and back adds (measured with an impulse,
+        so it holds for whatever the library does inside)."""
+        x = np.zeros(rate // 5, np.float32)
+        x[rate // 50] = 1.0
+        y = _Resampler(model_rate, rate)(_Resampler(rate, model_rate)(x))
+        return int(np.argmax(np.abs(y))) - rate // 50
+
+
+class Recorder:
+    """Writes the input (delayed to line up), output and removed noise at the model's rate, so
+    the three files are sample-aligned. Runs in the inference thread, never in the callback."""
+
+    def __init__(self, folder: Path, rate: int) -> None:
+        import soundfile as sf
+        folder.mkdir(parents=True, exist_ok=True)
+        self.files = {}
+        for name in ("input", "output", "noise"):
+            path = folder / f"{name}.wav"
+            if path.exists():
+                raise RtDenoiseError(f"{path}: already exists; choose another --record folder")
+            self.files[name] = sf.SoundFile(str(path), "w", rate, 1, "FLOAT")
+
+    def write(self, dry: np.ndarray, out: np.ndarray) -> None:
+        self.files["input"].write(dry)
+        self.files["output"].write(out)
+        self.files["noise"].write(dry - out)
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+
+class Scope:
+    """What a monitor (the GUI) sees: the engine's input and output at the model's rate, aligned
+    sample for sample, handed over through rings so the inference thread never waits for a reader.
+
+    The inference thread writes every hop; one reader thread calls :meth:`read` for what arrived
+    since its last call (the removed noise is ``input - output``). A reader that falls behind by
+    more than ``seconds`` misses what did not fit (both rings alike, so they stay aligned); the
+    engine never waits for it."""
+
+    def __init__(self, seconds: float, rate: int) -> None:
+        self.rate = rate
+        self._dry = SampleRing(int(seconds * rate))
+        self._out = SampleRing(int(seconds * rate))
+
+    def write(self, dry: np.ndarray, out: np.ndarray) -> None:
+        self._dry.write(dry)
+        self._out.write(out)
+
+    def read(self) -> tuple[np.ndarray, np.ndarray]:
+        """(input, output) samples written since the last call, equal lengths."""
+        n = min(self._dry.available(), self._out.available())
+        return self._dry.read(n), self._out.read(n)
+
+
+class LiveEngine:
+    """Real-time denoising between a capture and a playback at ``rate`` (any device rate).
+
+    Drive it with :meth:`callback` (PortAudio's duplex signature) or :meth:`capture` and
+    :meth:`playback` separately; run :meth:`start` for the inference thread, or :meth:`pump` by
+    hand where there is no real-time clock (files as fast as possible).
+    """
+
+    def __init__(self, model: Any, rate: int, in_channels: int = 1, out_channels: int = 1,
+                 config: LiveConfig | None = None, stream: StreamConfig | None = None,
+                 record: Path | None = None, noise_output: bool = False, model_rate: int = SAMPLE_RATE,
+                 preemphasis: float | None = None, backend: "str | Backend | None" = "auto") -> None:
+        self.config = config = config or LiveConfig()
+        window = model.config.window if hasattr(model, "config") else None
+        if stream is None and getattr(getattr(model, "config", None), "family", "seed") == "spectral":
+            stream = spectral_stream_config(model.config)
+        elif stream is None:
+            if window is None:
+                raise ValueError("a window function needs an explicit StreamConfig")
+            stream = default_stream_config(window, model_rate, config.hop_ms, config.lookahead_ms)
+        self.framing = stream
+        self.denoiser = StreamingDenoiser(model, stream, preemphasis, backend=backend)
+        self.rate, self.model_rate = int(rate), int(model_rate)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        ms = lambda t: int(round(t * self.rate / 1000))
+        self.block = max(1, ms(config.block_ms))
+        cap = max(int(config.ring_seconds * self.rate), 8 * self.block, 4 * self.hop_device)
+        self.ring_in = SampleRing(cap)
+        self.ring_out = SampleRing(cap)
+        self.ring_noise = SampleRing(cap) if noise_output else None
+        # Callback scratch: allocated once, sized for any block PortAudio may hand over.
+        self._in_mono = np.zeros(cap, np.float32)
+        self._out_mono = np.zeros(cap, np.float32)
+        self._noise_mono = np.zeros(cap, np.float32)
+        self._resample_in = _Resampler(self.rate, model_rate) if self.rate != model_rate else None
+        self._resample_out = _Resampler(model_rate, self.rate) if self.rate != model_rate else None
+        self._resample_noise = _Resampler(model_rate, self.rate) if self.rate != model_rate and noise_output else None
+        self.resampler_delay = _Resampler.round_trip_delay(self.rate, model_rate) if self.rate != model_rate else 0
+        self._pending = np.zeros(0, np.float32)          # model-rate input not yet a whole hop
+        self._hop_out = np.zeros(stream.hop, np.float32)
+        self._set_safety(ms(20.0 if config.safety_ms is None else config.safety_ms))
+        self._played = {"out": 0, "noise": 0}
+        self._flowing = {"out": False, "noise": False}     # a real sample has been played: start-up is over
+        self._capturing = True
+        self.realtime = True                              # False: a file as fast as possible (no clock, never late)
+        self._was_late = False
+        self._times = np.zeros(4096, np.float64)         # compute seconds of the most recent hops
+        self._compute_estimate = 0.0                      # running mean of G's time per hop, seconds
+        self._hops = 0
+        self._late_events = 0
+        self._dropped = 0
+        self._nonfinite = 0
+        self.device_xruns = 0
+        self.device_latency = 0.0                         # seconds, in + out, as PortAudio reports
+        self.backend_label = self.denoiser.backend.label
+        self.recorder = Recorder(record, model_rate) if record else None
+        self.scope: Scope | None = None                   # set by a monitor before start(): see Scope
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.error: BaseException | None = None
+
+    def _set_safety(self, samples: int) -> None:
+        self.safety = samples
+        self._max_out = self.safety + 2 * self.hop_device + 4 * self.block   # more than this: latency creeping up
+        self._start_at = self.hop_device + self.safety    # playback samples of silence before the stream
+
+    @property
+    def hop_device(self) -> int:
+        return int(np.ceil(self.framing.hop * self.rate / self.model_rate))
+
+    # -- controls (any thread; read by the inference thread once per hop) -----------------------
+    def set_bypass(self, on: bool) -> None:
+        self.denoiser.bypass = bool(on)
+
+    def set_strength(self, strength: float) -> None:
+        self.denoiser.set_strength(strength)
+
+    def set_attenuation_limit(self, db: float | None) -> None:
+        self.denoiser.set_attenuation_limit(db)
+
+    @property
+    def bypass(self) -> bool:
+        return self.denoiser.bypass
+
+    @property
+    def strength(self) -> float:
+        return self.denoiser.strength
+
+    # -- the audio callback side: copies only ---------------------------------------------------
+    def capture(self, indata: np.ndarray) -> None:
+        """Take a captured block [frames, channels]."""
+        if not self._capturing:
+            return
+        frames = len(indata)
+        if indata.shape[1] == 1:
+            self.ring_in.write(indata[:, 0])
+        else:
+            mono = self._in_mono[:frames]
+            np.mean(indata, axis=1, out=mono)
+            self.ring_in.write(mono)
+
+    def playback(self, outdata: np.ndarray) -> None:
+        """Fill a playback block [frames, channels]."""
+        self._fill("out", self.ring_out, self._out_mono, outdata)
+
+    def noise_playback(self, outdata: np.ndarray) -> None:
+        """Fill a block of the estimated-noise output (input minus output, time-aligned)."""
+        if self.ring_noise is None:
+            outdata.fill(0.0)
+        else:
+            self._fill("noise", self.ring_noise, self._noise_mono, outdata)
+
+    def _fill(self, which: str, ring: SampleRing, scratch: np.ndarray, outdata: np.ndarray) -> None:
+        frames = len(outdata)
+        mono = scratch[:frames]
+        lead = self._start_at - self._played[which]       # silence still due before the stream
+        self._played[which] += frames
+        flowing = self._flowing[which] and self._capturing  # count underruns between start-up and stop
+        if lead >= frames:
+            mono.fill(0.0)
+        elif lead > 0:
+            mono[:lead] = 0.0
+            self._flowing[which] = ring.read_into(mono[lead:], count_underrun=flowing) > 0 or flowing
+        else:
+            self._flowing[which] = ring.read_into(mono, count_underrun=flowing) > 0 or flowing
+        outdata[:] = mono[:, None]
+
+    def callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        """PortAudio duplex callback."""
+        if status and self._flowing["out"] and self._capturing:   # flags while priming are start-up
+            self.device_xruns += 1
+        self.capture(indata)
+        self.playback(outdata)
+
+    # -- the inference side -----------------------------------------------------------------------
+    def pump(self, final: bool = False) -> int:
+        """Process what has been captured; returns the number of hops run. ``final`` also pushes
+        silence through so that every captured sample reaches the output."""
+        avail = self.ring_in.available()
+        x = self.ring_in.read(avail)
+        bad = ~np.isfinite(x)
+        if bad.any():                  # one NaN would stay in the filters' state for good: make it silence
+            self._nonfinite += int(bad.sum())
+            x[bad] = 0.0
+        if self._resample_in is not None:
+            x = self._resample_in(x, final)
+        if final:
+            tail = self.framing.latency + (-(len(self._pending) + len(x) + self.framing.latency) % self.framing.hop)
+            x = np.concatenate([x, np.zeros(tail, np.float32)])
+        data = np.concatenate([self._pending, x]) if len(self._pending) else x
+        H = self.framing.hop
+        count = len(data) // H
+        for k in range(count):
+            late = self.realtime and not final and self._slack() < 1.2 * self._compute_estimate
+            if late and not self._was_late:
+                self._late_events += 1
+            self._was_late = late
+            t0 = time.perf_counter()
+            self.denoiser.process_hop(data[k * H:(k + 1) * H], self._hop_out, run_model=not late)
+            if not late:
+                spent = time.perf_counter() - t0
+                self._times[self._hops % len(self._times)] = spent
+                self._hops += 1
+                self._compute_estimate += 0.1 * (spent - self._compute_estimate)
+            else:                              # forget a slow spell little by little, so G gets retried
+                self._compute_estimate *= 0.98
+            dry = self.denoiser.last_dry
+            noise = dry - self._hop_out if (self.ring_noise is not None or self.recorder) else None
+            if self.recorder:
+                self.recorder.write(dry, self._hop_out)
+            if self.scope is not None:
+                self.scope.write(dry, self._hop_out)
+            last = final and k == count - 1
+            out = self._hop_out if self._resample_out is None else self._resample_out(self._hop_out, last)
+            if noise is not None and self._resample_noise is not None:
+                noise = self._resample_noise(noise, last)
+            self._emit(out, noise)            # hop by hop: the output side gets each as soon as it exists
+        self._pending = data[count * H:].copy()
+        return count
+
+    def _slack(self) -> float:
+        """Seconds until the output would run dry: what is queued, plus any silence still due
+        before the stream starts. A hop is late when G could not finish within it."""
+        queued = self.ring_out.available() + max(0, self._start_at - self._played["out"])
+        return queued / self.rate
+
+    def _emit(self, out: np.ndarray, noise: np.ndarray | None) -> None:
+        if self.realtime and self.ring_out.available() + len(out) > self._max_out:
+            self._dropped += 1                  # the output clock is slower than the input's: shed
+            return
+        self.ring_out.write(out)
+        if self.ring_noise is not None and noise is not None:
+            self.ring_noise.write(noise)
+
+    def start(self) -> None:
+        """Start the inference thread (after warming G up, so the first hop is not late)."""
+        self.denoiser.warm_up()
+        t0 = time.perf_counter()
+        for _ in range(3):
+            self.denoiser.warm_up()
+        self._compute_estimate = (time.perf_counter() - t0) / 3
+        if self.config.safety_ms is None:
+            need = self.block / self.rate + 2.0 * self._compute_estimate + 0.004
+            self._set_safety(max(self.safety, int(np.ceil(need * self.rate))))
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="rtdenoise-inference", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        # Poll at a fraction of the block: waking on an Event would make the callback take a lock.
+        nap = max(0.001, self.block / self.rate / 4)
+        try:
+            while not self._stop.is_set():
+                if self.ring_in.available() * self.model_rate / self.rate + len(self._pending) >= self.framing.hop:
+                    self.pump()
+                else:
+                    time.sleep(nap)
+        except BaseException as e:            # surfaced by stop() and the status line
+            self.error = e
+            log.debug("inference thread failed", exc_info=True)
+
+    def stop(self, drain_seconds: float = 0.0) -> None:
+        """Stop capturing, push the rest through, wait up to ``drain_seconds`` for the output to
+        play it, and stop the inference thread; closes recordings."""
+        self._capturing = False                            # from here the output runs dry on purpose
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+        if self.error is None:
+            self.pump(final=True)
+        deadline = time.monotonic() + drain_seconds
+        while self.ring_out.available() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if self.recorder:
+            self.recorder.close()
+            self.recorder = None
+        if self.error is not None:
+            raise RtDenoiseError(f"inference failed: {self.error}")
+
+    # -- figures ----------------------------------------------------------------------------------
+    def stats(self) -> Stats:
+        n = min(self._hops, len(self._times))
+        t = self._times[:n] if n else np.zeros(1)
+        hop_s = self.framing.hop / self.model_rate
+        algo = 1000 * self.framing.latency / self.model_rate
+        return Stats(
+            hops=self._hops, compute_p50_ms=1000 * float(np.percentile(t, 50)),
+            compute_p99_ms=1000 * float(np.percentile(t, 99)), real_time_factor=float(t.mean() / hop_s),
+            late_hops=self.denoiser.late_hops, late_events=self._late_events,
+            input_overruns=self.ring_in.overruns, output_underruns=self.ring_out.underruns,
+            device_xruns=self.device_xruns, dropped_hops=self._dropped, nonfinite_samples=self._nonfinite,
+            algorithmic_latency_ms=algo,
+            latency_ms=1000 * (self.latency_samples / self.rate + self.device_latency), backend=self.backend_label)
+
+    @property
+    def latency_samples(self) -> int:
+        """Capture-to-playback delay the engine adds, in device samples (without device latency):
+        output sample ``t`` plays what input sample ``t - latency_samples`` was."""
+        return self._start_at + int(round(self.framing.lookahead * self.rate / self.model_rate)) + self.resampler_delay

@@ -1,0 +1,177 @@
+"""Starting the live engine: from a model's name (:func:`build_engine`), and between audio devices
+in the one safe order (:class:`DeviceSession`), for ``rtdenoise live`` and the window alike."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import RtDenoiseError
+from ..model import backends
+from ..model.spectral import SpectralCanceler
+from ..signal.offline import check_hop
+from ..signal.streaming import StreamConfig, check_lookahead, default_stream_config, spectral_stream_config
+from . import devices
+from .engine import LiveConfig, LiveEngine
+
+log = logging.getLogger(__name__)
+
+
+def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, model: str | None = None,
+                 backend: str | None = "auto", device: str | None = None, precision: str | None = "auto",
+                 threads: int = 1, hop: int | None = None, lookahead: int | None = None,
+                 safety_ms: float | None = None, block_ms: float = LiveConfig.block_ms,
+                 record: Path | None = None, noise_output: bool = False) -> LiveEngine:
+    """A :class:`LiveEngine` for a model by name, with the command's defaults: what ``rtdenoise live``
+    and the GUI both start. ``hop`` and ``lookahead`` are in samples at the model's rate."""
+    import torch
+    torch.set_num_threads(max(1, threads))
+
+    def framing(g: Any) -> StreamConfig:
+        if isinstance(g, SpectralCanceler):            # one framing, its own: other values are refused
+            check_hop(g, hop)
+            check_lookahead(g, lookahead)
+            return spectral_stream_config(g.config)
+        d = default_stream_config(g.config.window)
+        try:
+            return StreamConfig(d.window, hop or d.hop, d.lookahead if lookahead is None else lookahead)
+        except ValueError as e:
+            raise RtDenoiseError(str(e)) from None
+
+    net, chosen = backends.open_model(model, backend, device, threads=threads, precision=precision,
+                                tail=lambda g: None if isinstance(g, SpectralCanceler) else framing(g).latency)
+    stream = framing(net)
+    engine = LiveEngine(net, rate, in_channels, out_channels, LiveConfig(safety_ms=safety_ms, block_ms=block_ms),
+                        stream, record, noise_output=noise_output, model_rate=net.config.sample_rate, backend=chosen)
+    ms = lambda n: 1000 * n / engine.model_rate
+    if isinstance(net, SpectralCanceler):
+        log.info("model %s on %s; frames of %d samples every %d, no look-ahead: algorithmic latency %.0f ms",
+                 net.source.stem, chosen.label, net.config.n_fft, stream.hop, ms(stream.latency))
+    else:
+        log.info("model %s on %s; hop %d, look-ahead %d samples: algorithmic latency %.0f ms",
+                 net.source.stem, chosen.label, stream.hop, stream.lookahead, ms(stream.latency))
+    return engine
+
+
+class DeviceSession:
+    """An engine between audio devices, opened and closed in the one safe order: what ``rtdenoise
+    live`` and the GUI both run, so the two cannot drift apart.
+
+    Entering it creates the virtual microphone (first: it re-initialises PortAudio, which would
+    invalidate streams opened before), finds and checks the devices before opening anything, has
+    ``make_engine(rate, in_channels, out_channels, noise_output)`` build the engine for the rate and
+    channels found, opens the streams, calls ``before_start(engine)`` (a monitor attaches its
+    :class:`Scope` there), starts the inference thread and then the streams. Leaving it stops the
+    engine (draining what is queued), then the streams, then removes the virtual microphone, however
+    it is left; an inference failure is raised from there as a one-line :class:`RtDenoiseError`.
+
+    Args:
+        make_engine: builds the engine once the rate and channels are known (see :func:`build_engine`).
+        input, output, noise_device: device index or part of its name; None: the system's default
+            (no noise output when ``noise_device`` is None).
+        rate: device rate; None takes the input device's own.
+        in_channels, out_channels: None opens up to 2.
+        virtual_mic: play the output into a new virtual microphone instead of ``output``.
+        device_latency: PortAudio's latency setting, seconds or 'low'/'high'.
+    """
+
+    def __init__(self, make_engine: Callable[[int, int, int, bool], LiveEngine], input: str | int | None = None,
+                 output: str | int | None = None, *, noise_device: str | int | None = None, rate: int | None = None,
+                 in_channels: int | None = None, out_channels: int | None = None, virtual_mic: bool = False,
+                 device_latency: str | float = 0.02,
+                 before_start: Callable[[LiveEngine], None] | None = None) -> None:
+        self._make_engine = make_engine
+        self.input, self.output, self.noise_device = input, output, noise_device
+        self.rate, self.in_channels, self.out_channels = rate, in_channels, out_channels
+        self.virtual_mic = virtual_mic
+        self.device_latency = device_latency
+        self._before_start = before_start
+        self.engine: LiveEngine | None = None
+        self.stream: Any = None
+        self.noise_stream: Any = None
+        self.source_name: str | None = None     # the virtual microphone's name, while open
+        self._stack = contextlib.ExitStack()
+        self._started = False
+
+    @property
+    def active(self) -> bool:
+        """Whether audio still flows: the stream runs and the inference thread has not failed."""
+        return bool(self.stream is not None and self.stream.active and self.engine is not None
+                    and self.engine.error is None)
+
+    def __enter__(self) -> DeviceSession:
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _open(self) -> None:
+        sd = devices.sounddevice()
+        out_spec: str | int | None = self.output
+        if self.virtual_mic:
+            from .virtual_mic import VirtualMic     # PipeWire/PulseAudio only: imported when asked for
+            vm = self._stack.enter_context(VirtualMic())
+            out_spec = vm.output_device
+            self.source_name = vm.source_name
+            log.info("virtual microphone %r is ready: pick it as the microphone in your call or recorder", vm.source_name)
+        dev_in, dev_out = devices.find(self.input, "input"), devices.find(out_spec, "output")
+        rate = self.rate or int(dev_in.default_rate)
+        cin = self.in_channels or min(dev_in.max_input, 2)
+        cout = self.out_channels or min(dev_out.max_output, 2)
+        devices.check_rate(dev_in, rate, cin, "input")
+        devices.check_rate(dev_out, rate, cout, "output")
+        noise_dev = devices.find(self.noise_device, "output") if self.noise_device is not None else None
+        if noise_dev:
+            devices.check_rate(noise_dev, rate, 1, "output")
+        self.engine = engine = self._make_engine(rate, cin, cout, noise_dev is not None)
+        latency: str | float = self.device_latency
+        try:
+            latency = float(latency)
+        except ValueError:
+            pass
+        try:
+            self.stream = sd.Stream(device=(dev_in.index, dev_out.index), samplerate=rate, blocksize=engine.block,
+                                    channels=(cin, cout), dtype="float32", latency=latency, callback=engine.callback)
+            self.noise_stream = (sd.OutputStream(device=noise_dev.index, samplerate=rate, blocksize=engine.block,
+                                                 channels=1, dtype="float32", latency=latency,
+                                                 callback=lambda out, frames, t, status: engine.noise_playback(out))
+                                 if noise_dev else None)
+        except sd.PortAudioError as e:
+            raise devices.DeviceError(f"cannot open the audio devices: {e}") from None
+        engine.device_latency = float(sum(self.stream.latency))
+        if self._before_start:
+            self._before_start(engine)
+        engine.start()                     # warms G up and sets the safety margin from its speed
+        self._started = True
+        log.info("%s -> %s at %d Hz; latency %.0f ms (algorithmic %.0f + safety %.0f + devices %.0f)",
+                 dev_in.name, dev_out.name, rate, engine.stats().latency_ms, engine.stats().algorithmic_latency_ms,
+                 1000 * engine.safety / engine.rate, 1000 * engine.device_latency)
+        self.stream.start()
+        if self.noise_stream:
+            self.noise_stream.start()
+
+    def close(self) -> None:
+        """Stop the engine, the streams and the virtual microphone; safe to call again."""
+        engine, started = self.engine, self._started
+        self._started = False
+        try:
+            if engine is not None and started:
+                engine.stop(drain_seconds=engine.stats().latency_ms / 1000 + 0.1)
+        finally:
+            streams, self.stream, self.noise_stream = (self.stream, self.noise_stream), None, None
+            try:
+                for s in streams:
+                    if s is not None:
+                        s.stop()
+                        s.close()
+                if engine is not None and started:
+                    log.info("%s", engine.stats().summary())
+            finally:
+                self._stack.close()
+                self.source_name = None

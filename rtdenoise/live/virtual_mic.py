@@ -1,0 +1,450 @@
+"""A virtual microphone for ``rtdenoise live --virtual-mic``: other programs pick it as their microphone.
+
+On Linux with PipeWire (through pipewire-pulse) or PulseAudio, :class:`VirtualMic` asks the server via
+``pactl`` for two modules:
+
+* a null sink (default ``rtdenoise_out``, "rtdenoise output") that the live engine plays the clean
+  audio into, and
+* a ``module-remap-source`` on that sink's monitor (default ``rtdenoise_mic``, "rtdenoise clean
+  microphone"): many programs (browsers, call apps) hide monitor sources, but list a remapped source
+  as an ordinary microphone.
+
+Both are removed when the context ends, however it ends: normally, by an exception, by Ctrl-C
+(KeyboardInterrupt), by SIGTERM or SIGHUP (turned into ``SystemExit`` so the caller's ``finally``
+blocks still close their streams), or at interpreter exit. Only SIGKILL leaves them behind; the next
+start then says which ``pactl unload-module`` removes them.
+
+How the engine reaches the sink: PortAudio (sounddevice) lists ALSA PCMs, not PipeWire/PulseAudio
+nodes. ``VirtualMic`` writes a small ALSA config naming two PCMs through the server's ALSA plugin
+(``pipewire`` from pipewire-alsa, or ``pulse`` from libasound2-plugins), one per direction:
+``rtdenoise_out`` (playback only, into the sink: :attr:`VirtualMic.output_device`) and
+``rtdenoise_mic`` (capture only, from the virtual microphone: :attr:`VirtualMic.mic_device`, for
+monitoring and tests). The config is added to ``ALSA_CONFIG_PATH``, which ALSA reads when PortAudio
+initialises, and sounddevice initialises PortAudio when it is imported. So, with
+``configure_sounddevice=True`` (the default), entering the context sets the variable in this process
+and re-initialises sounddevice (:func:`rescan_devices`) if it was already imported; do that before
+opening any stream, since re-initialising PortAudio invalidates open streams. A separate process
+needs :attr:`VirtualMic.env_vars` in its environment before it imports sounddevice. A dedicated PCM is
+used rather than the ``pipewire``/``pulse`` device with ``PIPEWIRE_NODE``/``PULSE_SINK`` because
+those variables would also redirect the engine's capture stream when it uses the same device.
+
+Other systems (no PipeWire/PulseAudio there): see :data:`RECIPES` or :func:`platform_recipe`.
+
+macOS (BlackHole)
+    Install BlackHole, a free virtual audio driver: ``brew install blackhole-2ch`` (or the installer
+    from https://existential.audio/blackhole/), then run ``rtdenoise live -o "BlackHole 2ch"`` and pick
+    "BlackHole 2ch" as the microphone in the call or recording app. To hear yourself as well, make a
+    Multi-Output Device in Audio MIDI Setup with your speakers and BlackHole.
+
+Windows (VB-CABLE)
+    Install VB-CABLE (https://vb-audio.com/Cable/, run the setup as administrator, reboot), then run
+    ``rtdenoise live -o "CABLE Input"`` and pick "CABLE Output (VB-Audio Virtual Cable)" as the
+    microphone in the call or recording app. Use the same sample rate on both ends (Sound settings,
+    CABLE Input/Output, Advanced) to avoid resampling.
+"""
+from __future__ import annotations
+
+import atexit
+import ctypes
+import ctypes.util
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, Callable
+
+from ..errors import RtDenoiseError
+from .devices import sounddevice
+
+log = logging.getLogger(__name__)
+
+NO_SERVER = "no PulseAudio/PipeWire server answers: start pipewire-pulse (or pulseaudio --start)"
+NO_PACTL = ("pactl not found: install it (Debian/Ubuntu: apt install pulseaudio-utils; Fedora: "
+            "dnf install pulseaudio-utils) and run PipeWire (pipewire-pulse) or PulseAudio")
+
+RECIPES: dict[str, str] = {
+    "Linux": ("rtdenoise live --virtual-mic creates a virtual microphone 'rtdenoise clean microphone' "
+              "(PipeWire with pipewire-pulse and pipewire-alsa, or PulseAudio with libasound2-plugins; "
+              "pactl from pulseaudio-utils); pick it as the microphone in the call or recording app. "
+              "It is removed when rtdenoise stops."),
+    "Darwin": ("macOS: install BlackHole (brew install blackhole-2ch, or https://existential.audio/blackhole/), "
+               "run `rtdenoise live -o \"BlackHole 2ch\"` and pick \"BlackHole 2ch\" as the microphone in the "
+               "call or recording app; to hear yourself too, make a Multi-Output Device in Audio MIDI Setup."),
+    "Windows": ("Windows: install VB-CABLE (https://vb-audio.com/Cable/, setup as administrator, then reboot), "
+                "run `rtdenoise live -o \"CABLE Input\"` and pick \"CABLE Output (VB-Audio Virtual Cable)\" as "
+                "the microphone in the call or recording app; set both ends to the same sample rate."),
+}
+
+_HANDLED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+_SignalHandler = Callable[[int, FrameType | None], Any] | int | None
+
+
+def platform_recipe(system: str | None = None) -> str:
+    """How to get a virtual microphone on ``system`` (``platform.system()`` spelling; default: this one)."""
+    import platform
+    system = system or platform.system()
+    return RECIPES.get(system, RECIPES["Linux"])
+
+
+def rescan_devices() -> None:
+    """Re-initialise PortAudio in sounddevice so it lists devices (and ALSA config) that appeared since import.
+
+    Why: sounddevice initialises PortAudio once, at import, and PortAudio reads the ALSA configuration
+    and the device list only then. This invalidates open streams: call it before opening any.
+    """
+    sd = sounddevice()
+    sd._terminate()
+    sd._initialize()
+
+
+def _alsa_top_config() -> str:
+    """The ALSA top-level config file that ALSA_CONFIG_PATH replaces when set (alsa.conf in ALSA's data dir).
+
+    Why: setting ALSA_CONFIG_PATH to our file alone would drop the system's PCMs (``default``,
+    ``pipewire``, the sound cards' aliases); the variable must list the top file first.
+    """
+    topdir = os.environ.get("ALSA_CONFIG_DIR")
+    if not topdir:
+        try:
+            lib = ctypes.CDLL(ctypes.util.find_library("asound") or "libasound.so.2")
+            lib.snd_config_topdir.restype = ctypes.c_char_p
+            topdir = lib.snd_config_topdir().decode()
+        except (OSError, AttributeError):
+            topdir = "/usr/share/alsa"
+    return str(Path(topdir) / "alsa.conf")
+
+
+def _alsa_plugin_exists(kind: str) -> bool:
+    """Whether the ALSA PCM plugin ``kind`` (``pipewire`` or ``pulse``) is installed, as far as the usual
+    library folders tell (a guess used only to choose; the device list is checked afterwards)."""
+    name = f"libasound_module_pcm_{kind}.so"
+    folders = [*Path("/usr/lib").glob("*/alsa-lib"), Path("/usr/lib64/alsa-lib"), Path("/usr/lib/alsa-lib"),
+               Path("/usr/local/lib/alsa-lib")]
+    return any((f / name).exists() for f in folders)
+
+
+class VirtualMic:
+    """A null sink plus a remapped source on its monitor, present while the context is open.
+
+    ``with VirtualMic() as vm:`` then play into ``vm.output_device`` (a sounddevice device name); other
+    programs record what was played from the microphone ``vm.source_name`` ("rtdenoise clean
+    microphone"). See the module docstring for why it is built this way.
+
+    Args:
+        sink_name, source_name: PulseAudio/PipeWire node names (also the ALSA PCM names).
+        sink_description, source_description: what desktop and call apps show.
+        rate: the sink's and source's sample rate; None takes the server's default, so the graph does
+            not resample (a null sink left without a rate runs at 48 kHz even on a 16 kHz graph).
+        channels: 1 (voice) or 2; the server refuses other values it cannot do.
+        env: environment for ``pactl`` (default: this process's); for talking to another server.
+        configure_sounddevice: put the ALSA config into this process's ``ALSA_CONFIG_PATH``, re-initialise
+            sounddevice and check it lists :attr:`output_device`. Without it, nothing in this process
+            changes: hand :attr:`env_vars` to a subprocess that imports sounddevice.
+        timeout: seconds to wait for the server (each ``pactl`` call, and the new nodes to appear).
+
+    Raises:
+        RtDenoiseError: no pactl, no server, a name already taken, a module refused, or sounddevice
+            not seeing the new device; the message says what to do.
+    """
+
+    def __init__(self, sink_name: str = "rtdenoise_out", source_name: str = "rtdenoise_mic", *,
+                 sink_description: str = "rtdenoise output",
+                 source_description: str = "rtdenoise clean microphone",
+                 rate: int | None = None, channels: int = 1, env: Mapping[str, str] | None = None,
+                 configure_sounddevice: bool = True, timeout: float = 5.0) -> None:
+        for name in (sink_name, source_name):
+            if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+                raise ValueError(f"{name!r}: node names may hold letters, digits, '_', '.', '-' only")
+        for text in (sink_description, source_description):
+            if '"' in text or "'" in text:
+                raise ValueError(f"{text!r}: descriptions may not hold quotes")
+        self.sink_name = sink_name
+        self.source_name = source_name
+        self.sink_description = sink_description
+        self.source_description = source_description
+        self.rate = rate
+        self.channels = int(channels)
+        self.timeout = timeout
+        self.configure_sounddevice = configure_sounddevice
+        self.server = ""                       # e.g. "PulseAudio (on PipeWire 0.3.65)", once open
+        self.alsa_config: Path | None = None   # the ALSA config file naming the two PCMs, while open
+        self.env_vars: dict[str, str] = {}     # what a sounddevice process needs, while open
+        self._env = None if env is None else {**env}
+        self._module_ids: list[int] = []
+        self._saved_alsa_path: str | None = None
+        self._alsa_path_set = False
+        self._previous_handlers: dict[int, _SignalHandler] = {}
+        self._lock = threading.RLock()
+        self._open = False
+
+    # --- public API -------------------------------------------------------------------------------
+
+    @property
+    def output_device(self) -> str:
+        """sounddevice output device (an ALSA PCM name) that plays into the virtual microphone."""
+        return self.sink_name
+
+    @property
+    def mic_device(self) -> str:
+        """sounddevice input device (an ALSA PCM name) that records the virtual microphone, as other programs hear it."""
+        return self.source_name
+
+    @property
+    def module_ids(self) -> tuple[int, ...]:
+        """Server module indices loaded and not yet unloaded: (null sink, remap source)."""
+        return tuple(self._module_ids)
+
+    def open(self) -> VirtualMic:
+        """Create the sink and the microphone; on any failure (Ctrl-C included) remove what was made and re-raise."""
+        with self._lock:
+            if self._open:
+                return self
+            self._open = True
+            try:
+                self._open_unlocked()
+            except BaseException:
+                self.close()
+                raise
+        return self
+
+    def close(self) -> None:
+        """Unload the modules (microphone first), restore ALSA_CONFIG_PATH and the signal handlers.
+
+        Safe to call again, from a signal handler, or at exit: it never raises, it logs what it could not undo.
+        """
+        with self._lock:
+            while self._module_ids:
+                # Forget a module only once unloaded: a signal arriving mid-unload runs close() again
+                # (same thread, re-entrant lock) and must still see it.
+                module = self._module_ids[-1]
+                try:
+                    self._pactl("unload-module", str(module))
+                except (RtDenoiseError, OSError) as e:
+                    log.warning("could not remove virtual microphone module %d (%s): remove it with "
+                                "`pactl unload-module %d`", module, e, module)
+                else:
+                    log.debug("unloaded module %d", module)
+                if module in self._module_ids:
+                    self._module_ids.remove(module)
+            if self._alsa_path_set:
+                if self._saved_alsa_path is None:
+                    os.environ.pop("ALSA_CONFIG_PATH", None)
+                else:
+                    os.environ["ALSA_CONFIG_PATH"] = self._saved_alsa_path
+                self._alsa_path_set = False
+            if self.alsa_config is not None:
+                self.alsa_config.unlink(missing_ok=True)
+                self.alsa_config = None
+            self.env_vars = {}
+            self._restore_signals()
+            if self._open:
+                atexit.unregister(self.close)
+                self._open = False
+
+    def __enter__(self) -> VirtualMic:
+        return self.open()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"VirtualMic(sink={self.sink_name!r}, source={self.source_name!r}, modules={self.module_ids}, "
+                f"open={self._open})")
+
+    # --- steps ------------------------------------------------------------------------------------
+
+    def _open_unlocked(self) -> None:
+        if sys.platform in ("darwin", "win32"):
+            raise RtDenoiseError("--virtual-mic needs PipeWire or PulseAudio (Linux). " + platform_recipe())
+        info = self._server_info()
+        self.server = info.get("Server Name", "")
+        rate = self.rate or _spec_rate(info.get("Default Sample Specification", "")) or 48000
+        plugin = self._choose_alsa_plugin()
+        self._refuse_taken_names()
+        # Registered before loading anything, so an exit between the two loads still unloads the first.
+        atexit.register(self.close)
+        self._install_signal_handlers()
+        fmt = f"rate={rate} channels={self.channels}" + (" channel_map=mono" if self.channels == 1 else "")
+        self._load("module-null-sink", f"sink_name={self.sink_name}", *fmt.split(),
+                   f"sink_properties='device.description=\"{self.sink_description}\"'")
+        self._wait_listed("sinks", self.sink_name)
+        self._load("module-remap-source", f"source_name={self.source_name}", f"master={self.sink_name}.monitor",
+                   *fmt.split(), f"source_properties='device.description=\"{self.source_description}\" "
+                                 f"device.icon_name=audio-input-microphone'")
+        self._wait_listed("sources", self.source_name)
+        self._write_alsa_config(plugin)
+        if self.configure_sounddevice:
+            self._configure_sounddevice(plugin)
+        log.info("virtual microphone %r (%s) on %s at %d Hz; play into %r", self.source_name,
+                 self.source_description, self.server or "the audio server", rate, self.output_device)
+
+    def _pactl(self, *args: str) -> str:
+        """Run pactl in the C locale (its output is parsed) and return stdout, or raise a one-line error."""
+        env = dict(os.environ if self._env is None else self._env)
+        env["LC_ALL"] = "C"
+        exe = shutil.which("pactl", path=env.get("PATH", os.defpath))
+        if exe is None:
+            raise RtDenoiseError(NO_PACTL)
+        try:
+            r = subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            raise RtDenoiseError(f"the audio server did not answer `pactl {args[0]}` within {self.timeout:g} s: "
+                                 "restart pipewire-pulse (or pulseaudio)") from None
+        if r.returncode != 0:
+            lines = (r.stderr or r.stdout).strip().splitlines()
+            raise _PactlFailed(lines[-1] if lines else f"exit status {r.returncode}")
+        return r.stdout
+
+    def _server_info(self) -> dict[str, str]:
+        try:
+            out = self._pactl("info")
+        except _PactlFailed as e:
+            raise RtDenoiseError(f"{NO_SERVER} ({e})") from None
+        return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines()) if v}
+
+    def _choose_alsa_plugin(self) -> str:
+        """The ALSA plugin that reaches this server: ``pipewire`` for PipeWire (pipewire-alsa), else ``pulse``."""
+        on_pipewire = "pipewire" in self.server.lower()
+        if on_pipewire and _alsa_plugin_exists("pipewire"):
+            return "pipewire"
+        if _alsa_plugin_exists("pulse"):
+            return "pulse"
+        return "pipewire" if on_pipewire else "pulse"   # may still be found; the device list is checked later
+
+    def _list_short(self, what: str) -> list[list[str]]:
+        try:
+            return [line.split("\t") for line in self._pactl("list", "short", what).splitlines() if line]
+        except _PactlFailed as e:
+            raise RtDenoiseError(f"{NO_SERVER} ({e})") from None
+
+    def _refuse_taken_names(self) -> None:
+        """Fail early when our names exist: the server would make a second node (or rename ours), and
+        audio would go somewhere other than where the user looks."""
+        taken = [name for what, name in (("sinks", self.sink_name), ("sources", self.source_name))
+                 if any(len(row) > 1 and row[1] == name for row in self._list_short(what))]
+        if not taken:
+            return
+        ours = {f"sink_name={self.sink_name}", f"source_name={self.source_name}", f"master={self.sink_name}.monitor"}
+        owners = [row[0] for row in self._list_short("modules") if len(row) > 2 and ours & set(row[2].split())]
+        fix = ("remove it with `" + "; ".join(f"pactl unload-module {m}" for m in owners) + "`") if owners else "remove it"
+        raise RtDenoiseError(f"an audio device named {taken[0]!r} already exists (another rtdenoise live "
+                             f"--virtual-mic, or one that was killed): {fix}, or choose other names")
+
+    def _load(self, module: str, *args: str) -> None:
+        try:
+            out = self._pactl("load-module", module, *args)
+        except _PactlFailed as e:
+            self._unload_strays(args[0])
+            raise RtDenoiseError(f"the audio server refused {module} ({e}): check `pactl info`, or restart "
+                                 "pipewire-pulse (or pulseaudio)") from None
+        self._module_ids.append(int(out.split()[0]))
+        log.debug("loaded %s as module %s", module, self._module_ids[-1])
+
+    def _unload_strays(self, name_arg: str) -> None:
+        """PipeWire can keep a module whose load failed in its list: unload any that carries our name."""
+        try:
+            for row in self._list_short("modules"):
+                if len(row) > 2 and name_arg in row[2].split():
+                    self._pactl("unload-module", row[0])
+        except RtDenoiseError:
+            pass
+
+    def _wait_listed(self, what: str, name: str) -> None:
+        """Wait until the server lists the new node: PipeWire creates nodes asynchronously, and a stream
+        aimed at a node the session manager has not seen yet lands on the default device instead."""
+        deadline = time.monotonic() + self.timeout
+        while not any(len(row) > 1 and row[1] == name for row in self._list_short(what)):
+            if time.monotonic() > deadline:
+                raise RtDenoiseError(f"the audio server loaded the module but {name!r} did not appear in "
+                                     f"`pactl list short {what}` within {self.timeout:g} s")
+            time.sleep(0.05)
+
+    def _write_alsa_config(self, plugin: str) -> None:
+        """Name one playback-only and one capture-only PCM (``asym``), so PortAudio lists the sink as an
+        output only and the microphone as an input only, and never picks them as a default."""
+        if plugin == "pipewire":
+            out_pcm = f'type pipewire; playback_node "{self.sink_name}"; channels {self.channels}'
+            mic_pcm = f'type pipewire; capture_node "{self.source_name}"; channels {self.channels}'
+        else:
+            out_pcm = f'type pulse; device "{self.sink_name}"'
+            mic_pcm = f'type pulse; device "{self.source_name}"'
+        text = (f"# written by rtdenoise.virtual_mic for process {os.getpid()}; removed when it stops\n"
+                f'pcm.{self.sink_name} {{ type asym; playback.pcm {{ {out_pcm} }}\n'
+                f'  hint {{ show on; description "{self.sink_description}" }} }}\n'
+                f'pcm.{self.source_name} {{ type asym; capture.pcm {{ {mic_pcm} }}\n'
+                f'  hint {{ show on; description "{self.source_description}" }} }}\n')
+        fd, path = tempfile.mkstemp(prefix="rtdenoise-virtual-mic-", suffix=".conf")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        self.alsa_config = Path(path)
+        base = (self._env or os.environ).get("ALSA_CONFIG_PATH") or _alsa_top_config()
+        self.env_vars = {"ALSA_CONFIG_PATH": f"{base}:{path}"}
+
+    def _configure_sounddevice(self, plugin: str) -> None:
+        self._saved_alsa_path = os.environ.get("ALSA_CONFIG_PATH")
+        os.environ.update(self.env_vars)
+        self._alsa_path_set = True
+        if "sounddevice" in sys.modules:
+            rescan_devices()   # initialised at import, before our PCMs existed
+        sd = sounddevice()     # a first import reads the new ALSA_CONFIG_PATH itself
+        names = [d["name"] for d in sd.query_devices() if d["max_output_channels"] > 0]
+        if self.output_device not in names:
+            package = "pipewire-alsa" if plugin == "pipewire" else "libasound2-plugins"
+            raise RtDenoiseError(f"the virtual microphone exists but sounddevice cannot see {self.output_device!r}: "
+                                 f"install the ALSA {plugin} plugin ({package} on Debian/Ubuntu)")
+
+    # --- signals ----------------------------------------------------------------------------------
+
+    def _install_signal_handlers(self) -> None:
+        """Turn SIGTERM/SIGHUP into cleanup + SystemExit, like Ctrl-C's KeyboardInterrupt.
+
+        Why: by default they kill the process at once and the modules stay loaded. Python runs signal
+        handlers in the main thread between bytecodes, so calling pactl from here is safe. Handlers a
+        program installed itself are chained; ignored signals stay ignored.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return   # signal.signal works only there; atexit and the context manager still clean up
+        for sig in _HANDLED_SIGNALS:
+            previous = signal.getsignal(sig)
+            if previous is signal.SIG_IGN:
+                continue
+            self._previous_handlers[sig] = previous
+            signal.signal(sig, self._on_signal)
+
+    def _restore_signals(self) -> None:
+        for sig, previous in self._previous_handlers.items():
+            try:
+                if signal.getsignal(sig) == self._on_signal:
+                    signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+            except ValueError:   # not the main thread (close from atexit in a thread): leave it
+                pass
+        self._previous_handlers = {}
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: removing the virtual microphone", signum)
+        previous = self._previous_handlers.get(signum)
+        self.close()
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            raise SystemExit(128 + signum)
+
+
+class _PactlFailed(RtDenoiseError):
+    """pactl ran and exited non-zero (its last message line is the text)."""
+
+
+def _spec_rate(spec: str) -> int | None:
+    """The rate of a pactl sample specification such as ``float32le 2ch 16000Hz``."""
+    m = re.search(r"(\d+)\s*Hz", spec)
+    return int(m.group(1)) if m else None

@@ -1,0 +1,104 @@
+"""``rtdenoise enhance``: denoise audio files and folders.
+
+Folders are searched recursively and mirrored under the output; existing outputs are kept unless
+``--force``, inputs are never overwritten, and one bad file among many is reported while the rest
+are still processed.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from tqdm import tqdm
+
+from ..errors import AudioError, RtDenoiseError
+from ..model import backends
+from ..options import add_model_flags
+from ..signal.audio import AUDIO_SUFFIXES, read_audio, write_audio
+from ..signal.offline import enhance, windows_for
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="IN", help="audio files or folders (searched recursively)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output folder, or a file name when there is a single input file")
+    p.add_argument("--noise-out", metavar="DIR", help="also write the estimated noise (input minus output) here")
+    p.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
+    add_model_flags(p)
+
+
+def plan_outputs(inputs: list[str], output: str) -> list[tuple[Path, Path]]:
+    """(input file, output file) pairs. Folders keep their inner layout under ``output``; a single
+    input file may be written to an output file name."""
+    files: list[tuple[Path, Path]] = []
+    for arg in inputs:
+        p = Path(arg)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
+            if not found:
+                raise AudioError(f"{p}: no audio files in this folder")
+            files += [(f, f.relative_to(p)) for f in found]
+        elif p.is_file():
+            files.append((p, Path(p.name)))
+        else:
+            raise AudioError(f"{p}: no such file or folder")
+    out = Path(output)
+    if len(inputs) == 1 and Path(inputs[0]).is_file() and out.suffix.lower() in AUDIO_SUFFIXES:
+        return [(files[0][0], out)]
+    return [(src, out / rel) for src, rel in files]
+
+
+def _check_plan(plan: list[tuple[Path, Path]], force: bool) -> None:
+    """Refuse before any work: outputs that are inputs, collide, or exist (unless ``force``)."""
+    sources = {src.resolve() for src, _ in plan}
+    seen: set[Path] = set()
+    for _, dst in plan:
+        r = dst.resolve()
+        if r in sources:
+            raise RtDenoiseError(f"{dst}: output would overwrite an input; choose another output")
+        if r in seen:
+            raise RtDenoiseError(f"{dst}: two inputs would be written to the same output")
+        seen.add(r)
+        if dst.exists() and not force:
+            raise RtDenoiseError(f"{dst}: already exists (use --force to replace it)")
+
+
+def main(args: argparse.Namespace) -> int:
+    plan = plan_outputs(args.inputs, args.output)
+    noise_plan = plan_outputs(args.inputs, args.noise_out) if args.noise_out else []
+    _check_plan(plan + noise_plan, args.force)
+    model, backend = backends.open_model(args.model, args.backend, args.device, precision=args.precision)
+    total = 0
+    for src, _ in plan:
+        try:
+            info = sf.info(str(src))
+            total += windows_for(model, info.frames, info.channels, info.samplerate, args.hop)
+        except (sf.LibsndfileError, RuntimeError):
+            pass                                            # reported when it is read
+    failed = 0
+    with tqdm(total=total, unit="win", desc="enhance", disable=None, dynamic_ncols=True) as bar:
+        for i, (src, dst) in enumerate(plan):
+            try:
+                audio, rate = read_audio(src)
+                # Clip once here, so that output + noise = input holds for the files as written.
+                clean = np.clip(enhance(model, audio, rate, args.hop, progress=bar.update, backend=backend), -1.0, 1.0)
+                write_audio(dst, clean, rate)
+                if noise_plan:
+                    write_audio(noise_plan[i][1], audio - clean, rate)
+                log.debug("%s -> %s", src, dst)
+            except RtDenoiseError as e:
+                if len(plan) == 1:
+                    raise
+                failed += 1                                 # report it and go on with the rest
+                bar.write(f"rtdenoise: error: {e}", file=sys.stderr)
+    if failed:
+        raise RtDenoiseError(f"{failed} of {len(plan)} files failed (see above)")
+    log.info("wrote %d file%s to %s", len(plan), "" if len(plan) == 1 else "s", args.output)
+    return 0
+
