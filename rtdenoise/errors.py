@@ -1,4 +1,4 @@
-"""The one exception type that reaches users as a one-line message instead of a traceback."""
+"""The exceptions that reach users as a one-line message instead of a traceback: RtDenoiseError and its kinds."""
 
 
 class RtDenoiseError(Exception):
@@ -7,6 +7,10 @@ class RtDenoiseError(Exception):
 
 class ModelError(RtDenoiseError):
     """A model that is missing, corrupt, or does not match its config."""
+
+
+class BackendError(RtDenoiseError):
+    """A backend that is not available here, a graph that cannot be had, or one that failed to build."""
 
 
 class AudioError(RtDenoiseError):

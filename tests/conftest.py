@@ -19,7 +19,7 @@ import torch
 from rtdenoise.model.config import PRESETS, SPECTRAL_PRESETS
 from rtdenoise.data.mixing import colored_noise
 from rtdenoise.model.seed import NoiseCanceler
-from rtdenoise.model.pretrained import save_model
+from rtdenoise.model.weights import save_model
 from rtdenoise.model.spectral import SpectralCanceler
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from rtdenoise import load_model
-from rtdenoise.model import backends
+from rtdenoise.model import backends, graphs
 from rtdenoise.model.backends import BackendError
 from rtdenoise.signal.streaming import default_stream_config, enhance_like_stream, StreamingDenoiser
 
@@ -68,17 +68,17 @@ def test_streaming_on_onnx_fp32_matches_streaming_on_torch(shipped):
 
 @needs_onnx
 def test_the_onnx_export_is_made_once_per_weights_and_reused(tiny_model, onnx_cache):
-    path = backends.onnx_path(tiny_model)
-    int8 = backends.onnx_path(tiny_model, None, "int8")
+    path = graphs.cache_path(tiny_model)
+    int8 = graphs.cache_path(tiny_model, "int8")
     backends.build(tiny_model, "onnx")                       # int8: quantised from the fp32 export
     stamps = path.stat().st_mtime_ns, int8.stat().st_mtime_ns
     backends.build(tiny_model, "onnx")                       # a new session, the same files
     assert (path.stat().st_mtime_ns, int8.stat().st_mtime_ns) == stamps
-    assert backends.onnx_path(tiny_model, 100) != path        # each tail is its own graph
+    assert graphs.cache_path(tiny_model, "fp32", 100) != path        # each tail is its own graph
     changed = load_model(tiny_model.source, "cpu")
     with torch.no_grad():
         next(changed.parameters()).add_(0.01)
-    assert backends.onnx_path(changed) != path                # new weights, new export
+    assert graphs.cache_path(changed) != path                # new weights, new export
     x = _frames(changed, 1)
     np.testing.assert_allclose(backends.build(changed, "onnx", precision="fp32").fn(x),
                                backends.build(changed, "torch").fn(x), atol=FP32_TOL)
@@ -87,12 +87,29 @@ def test_the_onnx_export_is_made_once_per_weights_and_reused(tiny_model, onnx_ca
 @needs_onnx
 def test_a_damaged_cached_export_is_made_again(tiny_model, onnx_cache):
     backends.build(tiny_model, "onnx", precision="fp32")
-    path = backends.onnx_path(tiny_model)
+    path = graphs.cache_path(tiny_model)
     path.write_bytes(b"not an onnx graph")
     x = _frames(tiny_model, 2)
     np.testing.assert_allclose(backends.build(tiny_model, "onnx", precision="fp32").fn(x),
                                backends.build(tiny_model, "torch").fn(x), atol=FP32_TOL)
     assert path.stat().st_size > 1000
+
+
+@needs_onnx
+def test_a_cached_export_damaged_but_still_a_graph_is_made_again(tiny_model, onnx_cache):
+    """A cached file is checked against the checksum written beside it, as weights are: a graph
+    that still parses but is not what was exported (here: another model's) is exported again."""
+    import shutil
+    x = _frames(tiny_model, 2)
+    want = backends.build(tiny_model, "torch").fn(x)
+    backends.build(tiny_model, "onnx", precision="fp32")
+    path = graphs.cache_path(tiny_model)
+    other = load_model(tiny_model.source, "cpu")
+    with torch.no_grad():
+        next(other.parameters()).add_(0.5)
+    backends.build(other, "onnx", precision="fp32")
+    shutil.copyfile(graphs.cache_path(other), path)             # parses, runs, and is wrong
+    np.testing.assert_allclose(backends.build(tiny_model, "onnx", precision="fp32").fn(x), want, atol=FP32_TOL)
 
 
 def test_the_cli_picks_a_backend_and_refuses_one_it_cannot_run(cli, tmp_path):

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from rtdenoise import load_model
-from rtdenoise.model import backends
+from rtdenoise.model import backends, graphs
 from rtdenoise.model.config import preset
 from rtdenoise.model.export import FLOAT_ENDS, InferenceGenerator, PolyphaseUpsample
 from rtdenoise.model.seed import NoiseCanceler
@@ -82,7 +82,7 @@ def test_int8_is_the_onnx_default_and_keeps_the_layers_next_to_the_waveform_in_f
     import onnx
     be = backends.for_model(shipped_small, "onnx", 1)
     assert be.precision == "int8" and be.label.startswith("onnx int8")
-    graph = onnx.load(str(backends.onnx_path(shipped_small, None, "int8"))).graph
+    graph = onnx.load(str(graphs.graph_for(shipped_small, "int8")[0])).graph
     quantised = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.INT8}
     n = len(shipped_small.encoder)
     first, last = FLOAT_ENDS
@@ -105,8 +105,8 @@ def test_int8_streams_within_20_db_of_fp32_on_speech_it_was_not_calibrated_on(sh
 
 @needs_onnx
 def test_without_a_calibration_clip_auto_means_fp32_and_int8_is_a_clear_error(tmp_path, monkeypatch, tiny_model):
-    from rtdenoise.model import export
-    monkeypatch.setattr(export, "CALIBRATION_FILE", "missing.flac")
+    from rtdenoise.model import pretrained
+    monkeypatch.setattr(pretrained, "CALIBRATION_FILE", "missing.flac")
     assert backends.resolve_precision("onnx") == "fp32"
     with pytest.raises(backends.BackendError, match="missing.flac not found"):
         backends.build(tiny_model, "onnx", precision="int8")

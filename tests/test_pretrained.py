@@ -13,7 +13,8 @@ from rtdenoise import load_model
 from rtdenoise.model.config import PRESETS
 from rtdenoise.errors import ModelError
 from rtdenoise.model.seed import NoiseCanceler
-from rtdenoise.model.pretrained import DEFAULT_MODEL, find_model, save_model
+from rtdenoise.model.pretrained import DEFAULT_MODEL, find_model
+from rtdenoise.model.weights import save_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import torch
 
 from conftest import random_spectral, voiced
 from rtdenoise import enhance, load_model
-from rtdenoise.model import backends
+from rtdenoise.model import backends, graphs
 from rtdenoise.model.config import preset, SPECTRAL_PRESETS, SpectralConfig
 from rtdenoise.signal.offline import enhance_16k
 from rtdenoise.errors import RtDenoiseError
@@ -113,7 +113,7 @@ def test_int8_is_offered_stays_close_to_fp32_and_fp32_is_the_default(spectral_mo
 @needs_onnx
 def test_the_step_graph_is_exported_once_per_weights_and_damage_is_repaired(spectral_model, onnx_cache):
     backends.build(spectral_model, "onnx", 1, "fp32")
-    (path,) = [p for p in (onnx_cache / "onnx").glob(f"spectral-fp32-{backends.weights_key(spectral_model)}.onnx")]
+    (path,) = [p for p in (onnx_cache / "onnx").glob(f"spectral-fp32-{graphs.weights_key(spectral_model)}.onnx")]
     stamp = path.stat().st_mtime_ns
     backends.build(spectral_model, "onnx", 1, "fp32")
     assert path.stat().st_mtime_ns == stamp
@@ -124,7 +124,7 @@ def test_the_step_graph_is_exported_once_per_weights_and_damage_is_repaired(spec
     changed = load_model(spectral_model.source, "cpu")
     with torch.no_grad():
         changed.gains.bias.add_(0.1)
-    assert backends.weights_key(changed) != backends.weights_key(spectral_model)
+    assert graphs.weights_key(changed) != graphs.weights_key(spectral_model)
 
 
 def test_a_late_hop_passes_the_input_through_and_keeps_the_state_consistent(spectral_model):

@@ -26,7 +26,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..data.recordings import Corpus, default_data_dir
 from ..data.validation import GROUPS
@@ -34,7 +33,7 @@ from ..errors import RtDenoiseError
 from ..evaluation.evaluate import evaluate, summarise, validation_examples
 from ..model import backends
 from ..model.config import SAMPLE_RATE
-from ..model.pretrained import model_dirs
+from ..model.pretrained import model_dirs, torch_module
 from . import report
 from .speed import SpeedRow, Timed, cuda_hop_events, file_rtf, machine, time_hops
 from .systems import LiveSystem, cpu_backends, peer_systems, rtdenoise_systems
@@ -80,7 +79,9 @@ def speed_rows(live: list[LiveSystem], systems: dict[str, Timed], peers: list, t
 def main(args: argparse.Namespace) -> int:
     if args.count < 1:
         raise RtDenoiseError("--count must be at least 1")
-    torch.set_num_threads(max(1, args.threads))
+    torch = torch_module()
+    if torch is not None:
+        torch.set_num_threads(max(1, args.threads))
     data = Path(args.data) if args.data else default_data_dir()
     try:
         examples = validation_examples(Corpus.load(data, "valid"), GROUPS, args.count, args.group_count, args.seconds)
@@ -99,7 +100,7 @@ def main(args: argparse.Namespace) -> int:
     log.info("speed per hop")
     speed = speed_rows(live, systems, peers, args.threads, args.hops, examples)
     gpu = None
-    if torch.cuda.is_available():
+    if backends.cuda_available():
         log.info("GPU: seed preset, hop 256, CUDA events")
         gpu = cuda_hop_events()
 

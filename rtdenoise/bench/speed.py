@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from typing import Any
+
 import numpy as np
-import torch
 
 from ..model.backends import Backend
-from ..model.config import ALL_PRESETS, SAMPLE_RATE, preset
-from ..model.pretrained import Generator, build_generator
-from ..model.seed import NoiseCanceler, count_parameters
-from ..model.spectral import SpectralCanceler
+from ..model.config import ALL_PRESETS, SAMPLE_RATE, family_of, preset
+from ..model.pretrained import torch_module
 from ..signal.streaming import (StreamConfig, StreamingDenoiser, default_stream_config, enhance_like_stream,
                                 spectral_stream_config)
 
@@ -68,11 +67,11 @@ HEADER = ("| preset | G params | window | hop | look-ahead | backend | p50 ms | 
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 
 
-def time_hops(model: Generator, stream: StreamConfig | None = None, hops: int = 200, name: str = "",
+def time_hops(model: Any, stream: StreamConfig | None = None, hops: int = 200, name: str = "",
               backend: str | Backend | None = "auto") -> HopTiming:
     """Median and 99th percentile compute per hop over ``hops`` hops of noise input."""
     if stream is None:
-        stream = (spectral_stream_config(model.config) if isinstance(model, SpectralCanceler)
+        stream = (spectral_stream_config(model.config) if family_of(model) == "spectral"
                   else default_stream_config(model.config.window))
     den = StreamingDenoiser(model, stream, backend=backend)
     den.warm_up()
@@ -86,11 +85,15 @@ def time_hops(model: Generator, stream: StreamConfig | None = None, hops: int = 
         den.process_hop(x, out)
         times[i] = time.perf_counter() - t0
     p50, p99 = np.percentile(times, [50, 99]) * 1000
-    return HopTiming(name or "model", count_parameters(model) / 1e6, stream.window, stream.hop, stream.lookahead,
+    params = sum(p.numel() for p in model.parameters()) / 1e6 if hasattr(model, "parameters") else float("nan")
+    return HopTiming(name or "model", params, stream.window, stream.hop, stream.lookahead,
                      den.backend.label, float(p50), float(p99), float(times.mean() / (stream.hop / SAMPLE_RATE)))
 
 
-def random_model(name: str, device: str = "cpu") -> Generator:
+def random_model(name: str, device: str = "cpu") -> Any:
+    """A preset's generator with seeded random weights (they cost what trained ones do). Needs PyTorch."""
+    import torch
+    from ..model.weights import build_generator
     torch.manual_seed(0)
     return build_generator(preset(name)).to(device).eval().requires_grad_(False)
 
@@ -138,14 +141,19 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"
+    torch = torch_module()
+    if torch is None:
+        gpu, version = ", no PyTorch", ""
+    else:
+        gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"
+        version = f", torch {torch.__version__}"
     ort = ""
     try:
         import onnxruntime
         ort = f", onnxruntime {onnxruntime.__version__}"
     except ImportError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores{gpu}; Python {platform.python_version()}, torch {torch.__version__}{ort}"
+    return f"{cpu}, {os.cpu_count()} cores{gpu}; Python {platform.python_version()}{version}{ort}"
 
 
 def cuda_hop_events(preset_name: str = "seed", hop: int = 256, hops: int = 500) -> dict[str, float]:
@@ -153,6 +161,7 @@ def cuda_hop_events(preset_name: str = "seed", hop: int = 256, hops: int = 500) 
     around each graph replay after warm-up: the GPU target's figure."""
     import torch
     from ..model.cuda import window_fn
+    from ..model.seed import NoiseCanceler
     torch.manual_seed(0)
     net = NoiseCanceler(preset(preset_name)).to("cuda").eval().requires_grad_(False)
     W = net.config.window

@@ -6,11 +6,12 @@ out, aligned), so scoring its quality also times it over whole files.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..model import backends
 from ..model.config import SAMPLE_RATE
-from ..model.pretrained import Generator, load_model
-from ..model.spectral import SpectralCanceler
+from ..model.pretrained import load_model
+from ..model.config import family_of
 from ..signal.offline import enhance_16k
 from ..signal.streaming import StreamConfig, default_stream_config, enhance_like_stream, spectral_stream_config
 from . import peers
@@ -22,7 +23,7 @@ class LiveSystem:
     """A model as ``rtdenoise live`` runs it by default: what its per-hop timing needs."""
 
     label: str
-    model: Generator
+    model: Any                       # a torch generator, or a GraphModel without torch
     framing: StreamConfig
     backend: backends.Backend
     offline: str | None              # the label of its offline row (none for a spectral model: it is the same)
@@ -45,7 +46,7 @@ def rtdenoise_systems(names: list[str], threads: int) -> tuple[dict[str, Timed],
     for name in names:
         model = load_model(name, "cpu")
         family = model.config.family
-        spectral = isinstance(model, SpectralCanceler)
+        spectral = family_of(model) == "spectral"
         stream = spectral_stream_config(model.config) if spectral else default_stream_config(model.config.window)
         precision = backends.resolve_precision(default_cpu, "auto", family)
         be = backends.for_model(model, default_cpu, threads, precision)

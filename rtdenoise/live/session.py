@@ -9,7 +9,8 @@ from typing import Any, Callable
 
 from ..errors import RtDenoiseError
 from ..model import backends
-from ..model.spectral import SpectralCanceler
+from ..model.config import family_of
+from ..model.pretrained import torch_module
 from ..signal.offline import check_hop
 from ..signal.streaming import StreamConfig, check_lookahead, default_stream_config, spectral_stream_config
 from . import devices
@@ -25,11 +26,12 @@ def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, mode
                  record: Path | None = None, noise_output: bool = False) -> LiveEngine:
     """A :class:`LiveEngine` for a model by name, with the command's defaults: what ``rtdenoise live``
     and the GUI both start. ``hop`` and ``lookahead`` are in samples at the model's rate."""
-    import torch
-    torch.set_num_threads(max(1, threads))
+    torch = torch_module()
+    if torch is not None:                              # torch runs G on the torch and cuda backends
+        torch.set_num_threads(max(1, threads))
 
     def framing(g: Any) -> StreamConfig:
-        if isinstance(g, SpectralCanceler):            # one framing, its own: other values are refused
+        if family_of(g) == "spectral":                 # one framing, its own: other values are refused
             check_hop(g, hop)
             check_lookahead(g, lookahead)
             return spectral_stream_config(g.config)
@@ -40,12 +42,12 @@ def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, mode
             raise RtDenoiseError(str(e)) from None
 
     net, chosen = backends.open_model(model, backend, device, threads=threads, precision=precision,
-                                tail=lambda g: None if isinstance(g, SpectralCanceler) else framing(g).latency)
+                                tail=lambda g: None if family_of(g) == "spectral" else framing(g).tail)
     stream = framing(net)
     engine = LiveEngine(net, rate, in_channels, out_channels, LiveConfig(safety_ms=safety_ms, block_ms=block_ms),
                         stream, record, noise_output=noise_output, model_rate=net.config.sample_rate, backend=chosen)
     ms = lambda n: 1000 * n / engine.model_rate
-    if isinstance(net, SpectralCanceler):
+    if family_of(net) == "spectral":
         log.info("model %s on %s; frames of %d samples every %d, no look-ahead: algorithmic latency %.0f ms",
                  net.source.stem, chosen.label, net.config.n_fft, stream.hop, ms(stream.latency))
     else:

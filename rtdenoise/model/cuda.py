@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from .seed import NoiseCanceler
-from .spectral import SpectralCanceler, skip_frame
+from .framing import skip_frame
+from .spectral import SpectralCanceler
 
 log = logging.getLogger(__name__)
 

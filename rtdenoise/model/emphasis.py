@@ -5,9 +5,13 @@ state in an explicit ``zi`` so that a stream cut into blocks gives the same resu
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from scipy.signal import lfilter
+
+if TYPE_CHECKING:
+    import torch
 
 
 def emphasise(x: np.ndarray, preemphasis: float, zi: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -31,6 +35,7 @@ def deemphasise(y: np.ndarray, preemphasis: float, zi: np.ndarray | None = None)
     return x.astype(np.float32), x[..., -1:].copy()
 
 
-def emphasise_torch(x: torch.Tensor, preemphasis: float) -> torch.Tensor:
+def emphasise_torch(x: "torch.Tensor", preemphasis: float) -> "torch.Tensor":
     """Pre-emphasis of independent windows [..., n] (each window starts from zero state)."""
+    import torch
     return torch.cat([x[..., :1], x[..., 1:] - preemphasis * x[..., :-1]], dim=-1)

@@ -35,6 +35,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,6 +44,7 @@ from torch import Tensor, nn
 
 from ..errors import RtDenoiseError
 from .config import SAMPLE_RATE
+from .pretrained import CALIBRATION_FILE, calibration_file
 from .seed import NoiseCanceler, level_gain
 from .spectral import SpectralCanceler
 
@@ -50,7 +52,6 @@ log = logging.getLogger(__name__)
 
 #: fp32 layers kept at each end of the int8 graph: (first encoder layers, last decoder layers).
 FLOAT_ENDS = (2, 3)
-CALIBRATION_FILE = "calibration.flac"
 
 
 class ExportError(RtDenoiseError):
@@ -277,16 +278,6 @@ def quantize_spectral_int8(src: Path, dst: Path) -> Path:
     return dst
 
 
-def calibration_file() -> Path:
-    """The calibration clip that travels with the models (see :func:`calibration_windows`)."""
-    from .pretrained import model_dirs
-    for d in model_dirs():
-        if (d / CALIBRATION_FILE).is_file():
-            return d / CALIBRATION_FILE
-    raise ExportError(f"{CALIBRATION_FILE} not found next to the models ({', '.join(map(str, model_dirs()))}); "
-                      "use --precision fp32")
-
-
 def calibration_windows(window: int, preemphasis: float, count: int = 144, seed: int = 0) -> list[np.ndarray]:
     """``count`` windows drawn (seeded) from the calibration clip, pre-emphasised as G sees them."""
     import soundfile as sf
@@ -327,3 +318,41 @@ class _quiet:
     def __exit__(self, *exc: object) -> None:
         logging.disable(self._disabled)
         self._stack.close()
+
+
+# --- graphs that ship beside the weights ----------------------------------------------------------
+
+def default_graphs(config: Any) -> list[tuple[str, int | None]]:
+    """What ships with a model so that its defaults run with no export: fp32 always; for the seed
+    family also int8 (its onnx default) over whole windows (offline) and over the tail a stream
+    at the default framing reads (live)."""
+    if config.family == "spectral":
+        return [("fp32", None)]
+    from ..signal.streaming import default_stream_config
+    return [("fp32", None), ("int8", None), ("int8", default_stream_config(config.window).tail)]
+
+
+def ship_graphs(model: str | os.PathLike[str], graphs: list[tuple[str, int | None]] | None = None) -> dict[str, dict]:
+    """Export a model's graphs from its safetensors weights into files beside them
+    (``NAME.KEY.onnx``) and name each, with its checksum, in the model's JSON (``graphs``); returns
+    those entries. The weights and their checksum are untouched."""
+    import json
+    import shutil
+    from . import graphs as running
+    from .pretrained import find_model, graph_key, parse_config, read_config, sha256
+    from .weights import load_weights
+    path = find_model(model)
+    saved = read_config(path)
+    net = load_weights(path, saved, parse_config(path, saved), "cpu")
+    entries: dict[str, dict] = {}
+    for precision, tail in graphs or default_graphs(net.config):
+        key = graph_key(precision, tail)
+        dst = path.with_name(f"{path.stem}.{key}.onnx")
+        shutil.copyfile(running._export(net, precision, tail), dst)
+        entries[key] = {"file": dst.name, "sha256": sha256(dst)}
+        log.info("%s: %s graph %s (%.1f MB)", path.stem, key, dst.name, dst.stat().st_size / 1e6)
+    saved["graphs"] = entries
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(saved, indent=2) + "\n")
+    os.replace(tmp, path)
+    return entries

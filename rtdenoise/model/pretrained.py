@@ -1,43 +1,50 @@
-"""Saving and loading generator weights: safetensors plus a JSON config, never a pickle.
+"""Finding and loading models: a JSON config beside safetensors weights and ONNX graphs, never a pickle.
 
-A model is two files side by side: ``NAME.safetensors`` (weights, fp32 or fp16) and ``NAME.json``
-(the generator family, its architecture and sample rate, the SHA-256 of the weights file, and
-free-form training metadata). The checksum turns a truncated or swapped weights file into a clear
-error instead of a model that silently produces garbage. A JSON without ``family`` is the seed
-family's (every model saved before the spectral family existed).
+A model is a few files side by side: ``NAME.json`` (the generator family, its architecture and
+sample rate, the SHA-256 of every other file, and free-form training metadata), ``NAME.safetensors``
+(weights, fp32 or fp16) and, for shipped models, ``NAME.KEY.onnx`` graphs exported from those
+weights (``graphs`` in the JSON; :func:`rtdenoise.model.export.ship_graphs`). The checksums turn a
+truncated or swapped file into a clear error instead of a model that silently produces garbage. A
+JSON without ``family`` is the seed family's (every model saved before the spectral family existed).
+
+This module needs no PyTorch. With torch installed, :func:`load_model` gives the torch module
+(:mod:`rtdenoise.model.weights`); without it, a :class:`GraphModel`, which runs on the shipped
+graphs through ONNX Runtime: the light install.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
-
-from .config import config_from_dict
 from ..errors import ModelError
-from .seed import NoiseCanceler
-from .spectral import SpectralCanceler
+from .config import AnyConfig, config_from_dict
 
 log = logging.getLogger(__name__)
 
 FORMAT = "rtdenoise-model/1"
 DEFAULT_MODEL = "rtdenoise-small"
+#: The int8 calibration clip for the seed family (see :mod:`rtdenoise.model.export`), beside the models.
+CALIBRATION_FILE = "calibration.flac"
+#: What to install for anything that needs PyTorch.
+NEEDS_TORCH = "pip install 'rtdenoise[gpu]'"
 
-#: A generator of either family.
-Generator = NoiseCanceler | SpectralCanceler
-GENERATORS: dict[str, type] = {"seed": NoiseCanceler, "spectral": SpectralCanceler}
 
-
-def build_generator(config) -> Generator:
-    """A freshly initialised generator for ``config`` (either family's config dataclass)."""
-    return GENERATORS[config.family](config)
+@functools.lru_cache(maxsize=1)
+def torch_module() -> ModuleType | None:
+    """PyTorch if it is installed (imported on first need: it takes seconds), else None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
 
 
 def model_dirs() -> list[Path]:
@@ -77,29 +84,14 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def save_model(model: Generator, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None,
-               half: bool = False) -> Path:
-    """Write ``path`` (.safetensors) and its .json config; returns the .json path. ``half`` stores fp16
-    (half the size; the loader casts back to fp32)."""
-    weights = Path(path).with_suffix(".safetensors")
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    dtype = torch.float16 if half else torch.float32
-    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
-    tmp = weights.with_name(weights.name + ".tmp")
-    save_file(tensors, str(tmp))
-    os.replace(tmp, weights)
-    config = {
-        "format": FORMAT,
-        "weights": weights.name,
-        "sha256": sha256(weights),
-        "dtype": str(dtype).removeprefix("torch."),
-        "family": model.config.family,
-        "model": model.config.to_dict(),
-        "metadata": metadata or {},
-    }
-    cfg_path = weights.with_suffix(".json")
-    cfg_path.write_text(json.dumps(config, indent=2) + "\n")
-    return cfg_path
+def calibration_file() -> Path:
+    """The calibration clip that travels with the models, or a one-line error (a
+    :class:`~rtdenoise.errors.ModelError`) saying where it was looked for."""
+    for d in model_dirs():
+        if (d / CALIBRATION_FILE).is_file():
+            return d / CALIBRATION_FILE
+    raise ModelError(f"{CALIBRATION_FILE} not found next to the models ({', '.join(map(str, model_dirs()))}); "
+                     "use --precision fp32")
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -112,33 +104,86 @@ def read_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def load_model(model: str | os.PathLike[str] | None = None, device: str | torch.device | None = None) -> Generator:
-    """Load a generator of either family by name or path, checked against its checksum, in
-    inference mode.
-
-    ``device`` defaults to CUDA when available, else the CPU.
-    """
-    cfg_path = find_model(model)
-    config = read_config(cfg_path)
-    weights = cfg_path.parent / str(config.get("weights", ""))
-    if not weights.is_file():
-        raise ModelError(f"{cfg_path}: weights file {weights.name} is missing")
-    if sha256(weights) != config.get("sha256"):
-        raise ModelError(f"{weights}: checksum mismatch (file corrupt or replaced)")
+def parse_config(path: Path, saved: dict[str, Any]) -> AnyConfig:
+    """The architecture in a model's JSON, or a one-line refusal naming what is wrong."""
     try:
-        arch = config_from_dict(config.get("model"), str(config.get("family", "seed")))
+        return config_from_dict(saved.get("model"), str(saved.get("family", "seed")))
     except ValueError as e:
-        raise ModelError(f"{cfg_path}: not a valid model config ({str(e).splitlines()[0][:200]})") from None
-    try:
-        net = build_generator(arch)
-        state = load_file(str(weights))
-        net.load_state_dict({k: v.float() for k, v in state.items()})
-    except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as e:
-        raise ModelError(f"{cfg_path}: weights do not match the config ({str(e).splitlines()[0][:200]})") from None
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    net.to(device).eval().requires_grad_(False)
-    net.metadata = config.get("metadata", {})
-    net.source = cfg_path
-    log.info("loaded %s (%s) on %s", cfg_path.stem, cfg_path, device)
+        raise ModelError(f"{path}: not a valid model config ({str(e).splitlines()[0][:200]})") from None
+
+
+def graph_key(precision: str, tail: int | None = None) -> str:
+    """How a graph is named in a model's JSON: its precision, and for a seed-family graph that
+    computes only a stream's output tail, that tail (``int8-tail1024``)."""
+    return precision if tail is None else f"{precision}-tail{tail}"
+
+
+@dataclass(eq=False)
+class Graphs:
+    """The ONNX graphs shipped beside a model's weights, each checked against its checksum the
+    first time it is used."""
+
+    folder: Path
+    entries: dict[str, dict[str, str]] = field(default_factory=dict)
+    _checked: set[str] = field(default_factory=set)
+
+    def get(self, key: str) -> Path | None:
+        """The graph named ``key`` (see :func:`graph_key`), checked; None if none ships."""
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        path = self.folder / str(entry.get("file", ""))
+        if key not in self._checked:
+            if not path.is_file():
+                raise ModelError(f"{path}: the model's {key} graph is missing")
+            if sha256(path) != entry.get("sha256"):
+                raise ModelError(f"{path}: checksum mismatch (file corrupt or replaced)")
+            self._checked.add(key)
+        return path
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.entries
+
+
+def shipped_graphs(path: Path, saved: dict[str, Any]) -> Graphs:
+    entries = saved.get("graphs") or {}
+    if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+        raise ModelError(f"{path}: 'graphs' must map names to {{file, sha256}}")
+    return Graphs(path.parent, entries)
+
+
+@dataclass(eq=False)
+class GraphModel:
+    """A model as an install without PyTorch loads it: its config, its metadata and the graphs
+    shipped beside its weights. It runs on the onnx backend only."""
+
+    config: AnyConfig
+    source: Path
+    metadata: dict[str, Any]
+    graphs: Graphs
+
+    def __repr__(self) -> str:
+        return f"GraphModel({self.source.stem}, {self.config.family} family, graphs: {', '.join(self.graphs.entries)})"
+
+
+def load_model(model: str | os.PathLike[str] | None = None, device: Any = None) -> Any:
+    """Load a model of either family by name or path, every file checked against its checksum.
+
+    With PyTorch installed: the torch module in inference mode on ``device`` (default: CUDA when
+    there is a GPU, else the CPU), with ``graphs`` attached. Without it: a :class:`GraphModel`."""
+    cfg_path = find_model(model)
+    saved = read_config(cfg_path)
+    arch = parse_config(cfg_path, saved)
+    graphs = shipped_graphs(cfg_path, saved)
+    if torch_module() is None:
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ModelError(f"device {device} needs PyTorch: {NEEDS_TORCH}")
+        if not graphs.entries:
+            raise ModelError(f"{cfg_path}: no ONNX graph ships with this model, and exporting one needs PyTorch: "
+                             f"{NEEDS_TORCH}")
+        log.info("loaded %s (%s): its shipped ONNX graphs, without PyTorch", cfg_path.stem, cfg_path)
+        return GraphModel(arch, cfg_path, saved.get("metadata", {}), graphs)
+    from .weights import load_weights
+    net = load_weights(cfg_path, saved, arch, device)
+    net.graphs = graphs
     return net

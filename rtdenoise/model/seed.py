@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torchgan.layers import VirtualBatchNorm
 
 from .config import SEED_CHANNELS, DiscriminatorConfig, ModelConfig
 
@@ -97,6 +96,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, config: DiscriminatorConfig, reference: Tensor | None = None) -> None:
         super().__init__()
+        from torchgan.layers import VirtualBatchNorm      # training only: inference needs no torchgan
         k, p = config.kernel, _pad(config.kernel)
         doubled = [max(2, int(round(2 * c * config.width))) for c in SEED_CHANNELS[:10]]
         chans = (2, *doubled[: config.layers])

@@ -29,60 +29,11 @@ Spectra travel as real tensors ``[batch, frames, bins, 2]`` (real, imaginary), w
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from .config import SpectralConfig
-
-#: Names of the state tensors, in the order :meth:`SpectralCanceler.step` takes and returns them.
-STATE_GRU, STATE_DF = "gru", "df"
-
-
-def sqrt_hann(n: int) -> np.ndarray:
-    """Periodic square-root Hann window: used for analysis and synthesis, its square overlap-adds to
-    exactly one at 50% overlap, so a frame passed through unchanged reconstructs the input."""
-    return np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
-
-
-def erb_centres(n_fft: int, rate: int, count: int, min_bins: float = 2.0) -> np.ndarray:
-    """``count`` band centres in Hz from 0 to Nyquist, spaced in proportion to the ear's ERB
-    bandwidth (Glasberg and Moore) but never closer than ``min_bins`` FFT bins, where ERB spacing
-    would put several bands inside one bin."""
-    nyquist, bin_hz = rate / 2, rate / n_fft
-
-    def walk(k: float) -> np.ndarray:
-        c = [0.0]
-        for _ in range(count - 1):
-            c.append(c[-1] + max(min_bins * bin_hz, k * 24.7 * (4.37 * c[-1] / 1000 + 1)))
-        return np.asarray(c)
-
-    if walk(0.0)[-1] > nyquist:
-        raise ValueError(f"{count} bands at least {min_bins} bins apart do not fit below {nyquist:g} Hz")
-    lo, hi = 0.0, 10.0
-    for _ in range(60):                      # the last centre grows with k: bisect it onto Nyquist
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if walk(mid)[-1] < nyquist else (lo, mid)
-    c = walk(hi)
-    return c * (nyquist / c[-1])
-
-
-def erb_triangles(n_fft: int, rate: int, count: int) -> np.ndarray:
-    """[count, bins] triangular bands on :func:`erb_centres`. Each bin's weights sum to one over
-    the bands, so spreading band gains with them interpolates between neighbouring bands."""
-    c = erb_centres(n_fft, rate, count)
-    f = np.arange(n_fft // 2 + 1) * rate / n_fft
-    tri = np.zeros((count, len(f)), np.float64)
-    for i in range(count):
-        if i > 0:
-            rise = (f >= c[i - 1]) & (f <= c[i])
-            tri[i, rise] = (f[rise] - c[i - 1]) / (c[i] - c[i - 1])
-        if i < count - 1:
-            fall = (f >= c[i]) & (f <= c[i + 1])
-            tri[i, fall] = (c[i + 1] - f[fall]) / (c[i + 1] - c[i])
-        tri[i, f == c[i]] = 1.0
-    return (tri / tri.sum(axis=0, keepdims=True)).astype(np.float32)
-
+from .framing import erb_triangles, frame_count, initial_state, sqrt_hann, state_names
 
 class SpectralCanceler(nn.Module):
     """The spectral generator (see the module docstring): [B, 1, n] noisy waveform -> [B, 1, n]
@@ -113,17 +64,12 @@ class SpectralCanceler(nn.Module):
     # -- state ---------------------------------------------------------------------------------------
     @property
     def state_names(self) -> list[str]:
-        cfg = self.config
-        return [STATE_GRU] + ([STATE_DF] if cfg.df_bins and cfg.df_order > 1 else [])
+        return state_names(self.config)
 
     def initial_state(self, batch: int = 1, device: torch.device | str | None = None) -> list[Tensor]:
-        """The state at the start of a stream: zeros (silence before it)."""
-        cfg = self.config
+        """The state at the start of a stream (:func:`rtdenoise.model.framing.initial_state`), as tensors."""
         device = device or self.embed.weight.device
-        state = [torch.zeros(cfg.layers, batch, cfg.hidden, device=device)]
-        if STATE_DF in self.state_names:
-            state.append(torch.zeros(batch, cfg.df_order - 1, cfg.df_bins, 2, device=device))
-        return state
+        return [torch.from_numpy(s).to(device) for s in initial_state(self.config, batch)]
 
     # -- frames --------------------------------------------------------------------------------------
     def step(self, spec: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
@@ -199,19 +145,3 @@ class SpectralCanceler(nn.Module):
         n = (cfg.bands + 2 * cfg.df_bins) * H + L * 3 * 2 * H * H + H * cfg.bands
         n += H * 2 * cfg.df_bins * cfg.df_order + 4 * cfg.df_bins * cfg.df_order + cfg.bands * cfg.bins
         return int(n)
-
-
-def frame_count(n: int, n_fft: int, hop: int) -> int:
-    """Frames that cover ``n`` samples, each sample by two frames, after ``n_fft - hop`` samples of
-    silence (the stream's framing)."""
-    return max(1, (n - 1 + n_fft - hop) // hop + 1)
-
-
-def skip_frame(state: list, spec: np.ndarray, config: SpectralConfig) -> list:
-    """The state after a frame the network did not run on (a late hop): the recurrent part as it
-    was, and the deep filter's history of input frames advanced by this one, so the taps still
-    line up with the frames they were trained on. Numpy arrays [B, ...]; ``spec`` [B, 1, bins, 2]."""
-    if len(state) < 2:
-        return list(state)
-    history = np.concatenate([state[1][:, 1:], spec[:, -1:, :config.df_bins]], axis=1)
-    return [state[0], history.astype(np.float32)]

@@ -8,27 +8,27 @@ for sample, without its delay. A seed-family generator runs over overlapping win
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import RtDenoiseError
 from ..model import backends
+from ..model.config import family_of
 from ..model.emphasis import deemphasise, emphasise
-from ..model.seed import NoiseCanceler
-from ..model.spectral import SpectralCanceler, frame_count
+from ..model.framing import frame_count
 from . import stft
 from .audio import check_audio, resample
 from .overlap import default_hop, overlap_add
 
 
-def enhance_16k(model: "NoiseCanceler | SpectralCanceler", x: np.ndarray, hop: int | None = None, batch: int = 16,
+def enhance_16k(model: Any, x: np.ndarray, hop: int | None = None, batch: int = 16,
                 progress: Callable[[int], None] | None = None, backend: "str | backends.Backend | None" = "auto") -> np.ndarray:
     """Enhance rows of 16 kHz audio ([rows, n] or [n]) on ``backend`` (see :mod:`rtdenoise.model.backends`):
     seed family pre-emphasis to de-emphasis over overlapping windows, spectral family frame by frame."""
     cfg = model.config
     x = np.atleast_2d(np.asarray(x, np.float32))
-    if isinstance(model, SpectralCanceler):
+    if family_of(model) == "spectral":
         check_hop(model, hop)
         be = backends.for_model(model, backend)
         return stft.enhance(be.fn, be.initial_state, x, cfg, progress)
@@ -39,14 +39,14 @@ def enhance_16k(model: "NoiseCanceler | SpectralCanceler", x: np.ndarray, hop: i
     return out
 
 
-def check_hop(model: "NoiseCanceler | SpectralCanceler", hop: int | None) -> None:
+def check_hop(model: Any, hop: int | None) -> None:
     """A spectral model has one hop, its own: any other is a one-line error that says which."""
-    if isinstance(model, SpectralCanceler) and hop not in (None, model.config.hop):
+    if family_of(model) == "spectral" and hop not in (None, model.config.hop):
         raise RtDenoiseError(f"--hop {hop}: this spectral model runs one frame every {model.config.hop} samples "
                              f"(use --hop {model.config.hop} or leave it out)")
 
 
-def enhance(model: "NoiseCanceler | SpectralCanceler", audio: np.ndarray, sample_rate: int, hop: int | None = None,
+def enhance(model: Any, audio: np.ndarray, sample_rate: int, hop: int | None = None,
             progress: Callable[[int], None] | None = None, backend: "str | backends.Backend | None" = "auto") -> np.ndarray:
     """Denoise ``audio`` ([frames] or [frames, channels], any rate) and return it in the same shape
     and rate. Channels are enhanced independently; other rates go through soxr to 16 kHz and back."""
@@ -61,12 +61,12 @@ def enhance(model: "NoiseCanceler | SpectralCanceler", audio: np.ndarray, sample
     return y[:, 0] if mono else y
 
 
-def windows_for(model: "NoiseCanceler | SpectralCanceler", frames: int, channels: int, sample_rate: int,
+def windows_for(model: Any, frames: int, channels: int, sample_rate: int,
                 hop: int | None = None) -> int:
     """How many generator windows (spectral family: frames) ``enhance`` will run for such audio,
     for progress bars."""
     n = int(np.ceil(frames * model.config.sample_rate / sample_rate))
-    if isinstance(model, SpectralCanceler):
+    if family_of(model) == "spectral":
         return channels * frame_count(n, model.config.n_fft, model.config.hop)
     w = model.config.window
     h = hop or default_hop(w)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..model.backends import SkipFn, StepFn
 from ..model.config import SpectralConfig
-from ..model.spectral import frame_count, sqrt_hann
+from ..model.framing import frame_count, sqrt_hann
 
 #: Frames per call when a whole signal runs: bounds memory for long files (the state carries over).
 CHUNK_FRAMES = 2048

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,8 +41,7 @@ from ..model import backends
 from ..model.backends import WindowFn
 from ..model.config import SAMPLE_RATE
 from ..model.emphasis import deemphasise, emphasise
-from ..model.seed import NoiseCanceler
-from ..model.spectral import SpectralCanceler
+from ..model.config import family_of
 from .overlap import overlap_add
 from .stft import SpectralHop
 
@@ -121,9 +121,9 @@ def check_strength(strength: float, what: str = "strength") -> float:
     return float(strength)
 
 
-def check_lookahead(model: "NoiseCanceler | SpectralCanceler", lookahead: int | None) -> None:
+def check_lookahead(model: Any, lookahead: int | None) -> None:
     """A spectral model looks at no future frame: a look-ahead other than 0 is a one-line error."""
-    if isinstance(model, SpectralCanceler) and lookahead not in (None, 0):
+    if family_of(model) == "spectral" and lookahead not in (None, 0):
         raise RtDenoiseError(f"--lookahead {lookahead}: this spectral model uses no look-ahead (use --lookahead 0 or "
                              f"leave it out); its latency is one {1000 * model.config.latency / model.config.sample_rate:.0f} ms window")
 
@@ -137,9 +137,10 @@ class StreamingDenoiser:
     every sample pushed so far has come out.
     """
 
-    def __init__(self, model: "NoiseCanceler | SpectralCanceler | WindowFn", config: StreamConfig | None = None,
+    def __init__(self, model: "Any | WindowFn", config: StreamConfig | None = None,
                  preemphasis: float | None = None, backend: "str | backends.Backend | None" = "auto") -> None:
-        if isinstance(model, SpectralCanceler):
+        family = family_of(model)
+        if family == "spectral":
             fixed = spectral_stream_config(model.config)
             if config is not None and config != fixed:
                 raise ValueError(f"a spectral model streams with its own framing: hop {fixed.hop}, no look-ahead "
@@ -150,10 +151,10 @@ class StreamingDenoiser:
                                                                   self.backend.skip, model.config)
         else:
             if config is None:
-                if not isinstance(model, NoiseCanceler):
+                if family is None:
                     raise ValueError("a window function needs an explicit StreamConfig")
                 config = default_stream_config(model.config.window, model.config.sample_rate)
-            if isinstance(model, NoiseCanceler):
+            if family == "seed":
                 if config.window != model.config.window:
                     raise ValueError(f"stream window {config.window} differs from the model's {model.config.window}")
                 # G's output is read only from the hop's start to the window's end: ask for that tail.
@@ -292,17 +293,17 @@ class _WindowHop:
         return self._raw[W - A - H:W - A]
 
 
-def enhance_like_stream(model: NoiseCanceler | WindowFn, x: np.ndarray, config: StreamConfig,
+def enhance_like_stream(model: "Any | WindowFn", x: np.ndarray, config: StreamConfig,
                         preemphasis: float = 0.95, batch: int = 16,
                         backend: "str | backends.Backend | None" = "auto") -> np.ndarray:
     """Offline, batched: what :class:`StreamingDenoiser` emits for ``x`` (16 kHz mono), aligned to
     ``x`` (so without the stream's delay). Used to check the stream and to score quality at a
     given latency without running in real time."""
-    if isinstance(model, SpectralCanceler):             # its stream is its offline enhancement
+    if family_of(model) == "spectral":                  # its stream is its offline enhancement
         from .offline import enhance_16k
         return enhance_16k(model, x, backend=backend)[0]
     W, H, A = config.window, config.hop, config.lookahead
-    if isinstance(model, NoiseCanceler):
+    if family_of(model) == "seed":
         preemphasis = model.config.preemphasis
         model = backends.whole_windows(backends.for_model(model, backend, tail=config.tail), W)
     x = np.asarray(x, np.float32).ravel()

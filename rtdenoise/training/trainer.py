@@ -46,7 +46,8 @@ from ..data.validation import validation_set
 from ..errors import RtDenoiseError
 from ..evaluation.metrics import score
 from ..model.emphasis import emphasise_torch
-from ..model.pretrained import build_generator, load_model, save_model
+from ..model.pretrained import load_model
+from ..model.weights import build_generator, save_model
 from ..model.seed import Discriminator, count_parameters, level_gain
 from ..signal.offline import enhance_16k
 from .config import TrainConfig

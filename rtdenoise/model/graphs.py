@@ -1,0 +1,164 @@
+"""ONNX Runtime on a generator's graphs: the ones shipped beside its weights, or exported into a cache.
+
+Where a graph comes from, in order:
+
+1. **Shipped** beside the weights and named in the model's JSON with its checksum
+   (:class:`rtdenoise.model.pretrained.Graphs`): no export, no calibration, no PyTorch. A graph
+   whose checksum does not match is refused in one line, as weights are.
+2. **Exported** from the torch module into ``$RTDENOISE_CACHE`` (``~/.cache/rtdenoise``), keyed by a
+   hash of the architecture and every weight, once per set of weights, tail and precision (a few
+   seconds; :mod:`rtdenoise.model.export`). Each file is written with a checksum beside it and
+   checked when loaded: a file damaged since it was written is exported again, even one that still
+   parses. Needs PyTorch; this is how a model a user trained runs on onnx.
+3. For a seed-family stream that asks for an output tail no graph computes alone, the shipped
+   whole-window graph, its output cut to the tail (the same numbers, more work).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import BackendError, ModelError
+from .pretrained import NEEDS_TORCH, graph_key, sha256, torch_module
+
+log = logging.getLogger(__name__)
+
+
+def cache_dir() -> Path:
+    """Where exported graphs are kept: ``$RTDENOISE_CACHE``, else ``$XDG_CACHE_HOME/rtdenoise``
+    (``~/.cache/rtdenoise``)."""
+    if os.environ.get("RTDENOISE_CACHE"):
+        return Path(os.environ["RTDENOISE_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rtdenoise"
+
+
+def weights_key(model: Any) -> str:
+    """A hash of the architecture and every weight of a torch generator: the cache key, so changed
+    weights re-export."""
+    torch = torch_module()
+    h = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True).encode())
+    h.update(torch.__version__.encode())
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return h.hexdigest()[:20]
+
+
+def cache_path(model: Any, precision: str = "fp32", tail: int | None = None) -> Path:
+    """The cache file for a torch generator's weights, precision and (seed family) tail; the seed
+    family's int8 also keys on the calibration clip."""
+    if model.config.family == "spectral":
+        return cache_dir() / "onnx" / f"spectral-{precision}-{weights_key(model)}.onnx"
+    from .export import calibration_key
+    W = model.config.window
+    calib = f"-c{calibration_key()}" if precision == "int8" else ""
+    return cache_dir() / "onnx" / f"g-w{W}-t{tail or W}-{precision}{calib}-{weights_key(model)}.onnx"
+
+
+_export_lock = threading.Lock()
+
+
+def _intact(path: Path) -> bool:
+    """Whether a cached graph is the file that was written (its checksum beside it matches)."""
+    mark = path.with_name(path.name + ".sha256")
+    try:
+        return path.is_file() and mark.read_text().strip() == sha256(path)
+    except OSError:
+        return False
+
+
+def _export(model: Any, precision: str, tail: int | None) -> Path:
+    """The cached graph, exported (and for int8 quantised) if missing or damaged."""
+    from . import export
+    path = cache_path(model, precision, tail)
+    with _export_lock:
+        if _intact(path):
+            return path
+        if path.is_file():
+            log.warning("cached ONNX graph %s is damaged; exporting it again", path)
+        fp32 = cache_path(model, "fp32", tail)
+        if not _intact(fp32):
+            log.info("exporting the generator to ONNX (once for these weights): %s", fp32)
+            if model.config.family == "spectral":
+                export.export_spectral_onnx(model, fp32)
+            else:
+                export.export_onnx(model, fp32, tail)
+            fp32.with_name(fp32.name + ".sha256").write_text(sha256(fp32) + "\n")
+        if precision == "int8":
+            log.info("quantising the generator to int8 (once for these weights): %s", path)
+            if model.config.family == "spectral":
+                export.quantize_spectral_int8(fp32, path)
+            else:
+                export.quantize_int8(fp32, path, export.calibration_windows(model.config.window, model.config.preemphasis))
+            path.with_name(path.name + ".sha256").write_text(sha256(path) + "\n")
+    return path
+
+
+def graph_for(model: Any, precision: str, tail: int | None = None) -> tuple[Path, bool]:
+    """The graph to run (see the module docstring) and whether its output must be cut to ``tail``."""
+    graphs = getattr(model, "graphs", None)
+    exact = graphs.get(graph_key(precision, tail)) if graphs is not None else None
+    if exact is not None:
+        return exact, False
+    if hasattr(model, "state_dict"):             # a torch module: export what is not shipped
+        try:
+            return _export(model, precision, tail), False
+        except ModelError as e:          # e.g. no calibration clip for int8
+            raise BackendError(str(e)) from None
+    whole = graphs.get(graph_key(precision)) if graphs is not None and tail is not None else None
+    if whole is not None:
+        return whole, True
+    shipped = ", ".join(graphs.entries) if graphs is not None and graphs.entries else "none"
+    raise BackendError(f"{getattr(model, 'source', 'this model')}: no shipped {graph_key(precision, tail)} graph "
+                     f"(shipped: {shipped}), and exporting one needs PyTorch: {NEEDS_TORCH}")
+
+
+def session(path: Path, threads: int) -> Any:
+    """An ONNX Runtime CPU session on ``path`` with ``threads`` intra-op threads."""
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, threads)
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:
+        raise BackendError(f"{path}: ONNX Runtime cannot load it ({str(e).splitlines()[0][:160]})") from None
+
+
+def window_fn(model: Any, threads: int = 1, precision: str = "fp32", tail: int | None = None
+              ) -> Callable[[np.ndarray], np.ndarray]:
+    """The seed family's window function on ONNX Runtime: [B, W] -> [B, tail or W]."""
+    path, cut = graph_for(model, precision, tail)
+    s = session(path, threads)
+    name = s.get_inputs()[0].name
+
+    def run(frames: np.ndarray) -> np.ndarray:
+        y = s.run(None, {name: np.ascontiguousarray(frames, np.float32)[:, None, :]})[0][:, 0, :]
+        return y[:, -tail:] if cut else y
+    return run
+
+
+def step_fn(model: Any, threads: int = 1, precision: str = "fp32") -> Callable:
+    """The spectral family's step on ONNX Runtime, the state as graph inputs and outputs.
+
+    fp32 by default: the network is well under a million multiply-adds per frame, so a hop costs
+    mostly the call itself, and int8 (dynamic quantisation of its matrix products) is offered to
+    measure, not assumed to pay (the README's benchmark has the figures)."""
+    path, _ = graph_for(model, precision)
+    s = session(path, threads)
+    names = [i.name for i in s.get_inputs()]
+
+    def run(spec: np.ndarray, state: list) -> tuple[np.ndarray, list]:
+        feed = {names[0]: np.ascontiguousarray(spec, np.float32)}
+        feed.update(zip(names[1:], state))
+        out = s.run(None, feed)
+        return out[0], out[1:]
+    return run
