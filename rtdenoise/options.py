@@ -33,3 +33,13 @@ def add_model_flags(p: argparse.ArgumentParser, hop: str = "offline", threads: b
         g.add_argument("--threads", type=int, default=1,
                        help="CPU threads for G, torch or onnx (default 1: steadier under load than 2 on a 2-core machine)")
     return g
+
+
+def at_least(flag: str, value: float | None, minimum: float, maximum: float | None = None) -> None:
+    """A numeric flag's range check, as a one-line error naming the flag (None: not given)."""
+    from .errors import RtDenoiseError
+    if value is None:
+        return
+    if value != value or value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f"at least {minimum:g}"
+        raise RtDenoiseError(f"{flag} must be {bound}, got {value:g}")

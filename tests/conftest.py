@@ -119,6 +119,12 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def longest_zero_run(x: np.ndarray) -> int:
+    """The longest run of exact zeros in ``x``: a dropout, where speech or noise never has one."""
+    z = np.diff(np.concatenate([[0], (np.asarray(x) == 0.0).astype(np.int8), [0]]))
+    return int(np.max(np.flatnonzero(z == -1) - np.flatnonzero(z == 1), initial=0))
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m rtdenoise ARGS`` as a user would, capturing its output."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}

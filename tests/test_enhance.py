@@ -88,3 +88,22 @@ def test_enhance_refuses_empty_or_non_finite_audio(tiny_model, bad):
     from rtdenoise.errors import AudioError
     with pytest.raises(AudioError):
         enhance(tiny_model, bad, 16000)
+
+
+def test_a_twenty_minute_file_goes_through_in_blocks_with_its_length_and_format(cli, tmp_path):
+    """Long files stream through in blocks (memory bounded: scripts/bench_memory.py measures it);
+    the output keeps the input's rate, channels, length and sample format."""
+    import soundfile as sf
+    src = tmp_path / "long.wav"
+    rng = np.random.default_rng(12)
+    rate, total = 16000, 20 * 60 * 16000
+    with sf.SoundFile(str(src), "w", rate, 1, "PCM_24") as f:
+        for start in range(0, total, 60 * rate):
+            t = (start + np.arange(60 * rate)) / rate
+            f.write((0.2 * np.sin(2 * np.pi * 170 * t) + 0.03 * rng.standard_normal(len(t))).astype(np.float32))
+    r = cli("enhance", str(src), "-o", str(tmp_path / "out.wav"), "-m", "spectral-tiny")
+    assert r.returncode == 0, r.stderr
+    a, b = sf.info(src), sf.info(tmp_path / "out.wav")
+    assert (b.samplerate, b.channels, b.frames, b.subtype) == (a.samplerate, a.channels, a.frames, a.subtype)
+    tail, _ = sf.read(tmp_path / "out.wav", start=a.frames - 16000)
+    assert np.all(np.isfinite(tail)) and np.abs(tail).max() > 0.01       # the end is there, not silence

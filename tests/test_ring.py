@@ -83,3 +83,15 @@ def test_one_producer_and_one_consumer_thread_pass_every_sample_once_in_order():
     t.join()
     assert np.array_equal(got, np.arange(total, dtype=np.float32))
     assert ring.overruns == 0 and ring.underruns == 0
+
+
+def test_samples_owed_to_an_underrun_do_not_count_as_queued():
+    """After an underrun the late samples will be dropped on arrival: the producer must not take
+    them for latency building up (and shed real hops because of them)."""
+    r = SampleRing(64)
+    out = np.zeros(10, np.float32)
+    r.read_into(out)                                   # 10 samples owed
+    r.write(np.ones(16, np.float32))
+    assert r.available() == 16 and r.queued() == 6
+    r.read_into(np.zeros(6, np.float32))
+    assert r.available() == 0 and r.queued() == 0

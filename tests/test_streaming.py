@@ -88,3 +88,47 @@ def test_framing_that_the_window_cannot_hold_is_refused():
         StreamConfig(W, 0, 0)
     assert default_stream_config(4096) == StreamConfig(4096, 512, 512)
     assert default_stream_config(512).lookahead <= 512 - default_stream_config(512).hop
+
+
+@pytest.mark.parametrize("family", ["seed", "spectral"])
+def test_the_stream_takes_any_block_a_caller_may_have_and_never_lets_nan_in(family, tiny_model, spectral_model):
+    """NaN and Inf become silence before the model or its state sees them (counted) and the stream
+    goes on: one window after the bad samples a window generator is back to what it gives clean
+    input exactly; a recurrent one remembers the two silent samples a little while and forgets
+    them (within 2% of the output's level after one window, within 1e-4 of it half a second on).
+    int16 PCM is scaled from full scale, float64 narrowed; several channels are refused in one line."""
+    from rtdenoise.errors import AudioError
+    model = tiny_model if family == "seed" else spectral_model
+    x = (0.1 * np.random.default_rng(7).standard_normal(16384)).astype(np.float32)
+    clean = StreamingDenoiser(model, backend="torch").push(x)
+    bad = x.copy()
+    bad[3000], bad[3001] = np.nan, np.inf
+    den = StreamingDenoiser(model, backend="torch")
+    y = den.push(bad)
+    assert np.all(np.isfinite(y)) and den.nonfinite_samples == 2
+    after = 3002 + den.config.window + den.config.latency
+    if family == "seed":
+        np.testing.assert_allclose(y[after:], clean[after:], atol=1e-5)
+    else:
+        level = float(np.sqrt(np.mean(clean ** 2)))
+        assert np.max(np.abs(y[after:] - clean[after:])) < 0.02 * level
+        assert np.max(np.abs(y[after + 8000:] - clean[after + 8000:])) < 1e-4 * level
+    pcm = StreamingDenoiser(model, backend="torch").push((x * 32767).astype(np.int16))
+    np.testing.assert_allclose(pcm, clean, atol=1e-3)                # 16-bit rounding, through the model
+    wide = StreamingDenoiser(model, backend="torch").push(x.astype(np.float64))
+    assert wide.dtype == np.float32 and np.allclose(wide, clean, atol=1e-6)
+    column = StreamingDenoiser(model, backend="torch").push(x[:, None])
+    assert np.array_equal(column, clean)
+    with pytest.raises(AudioError, match=r"mono samples \[n\], got shape \(16384, 2\): mix the channels down"):
+        StreamingDenoiser(model, backend="torch").push(np.stack([x, x], 1))
+
+
+def test_enhance_gives_integer_pcm_back_as_it_came():
+    import rtdenoise
+    from conftest import random_spectral
+    net = random_spectral()
+    x = (0.1 * np.random.default_rng(8).standard_normal(4000)).astype(np.float32)
+    want = rtdenoise.enhance(net, x, 16000, backend="torch")
+    got = rtdenoise.enhance(net, (x * 32768).round().astype(np.int16), 16000, backend="torch")
+    assert got.dtype == np.int16
+    np.testing.assert_allclose(got / 32768, want, atol=2e-3)

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RtDenoiseError
-from ..options import add_model_flags
-from ..signal.audio import read_audio, write_audio
+from ..options import add_model_flags, at_least
+from ..signal.audio import open_input, output_subtype, read_audio, writable, write_audio
 from ..signal.streaming import check_strength
 from .devices import STREAM_STOPPED, DeviceError
 from .engine import LiveConfig, LiveEngine
@@ -30,8 +30,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     io.add_argument("--out-channels", type=int, help="output channels, each a copy (default: up to 2)")
     io.add_argument("--virtual-mic", action="store_true",
                     help="send the clean audio to a new virtual microphone (PipeWire/PulseAudio), removed on exit")
+    io.add_argument("--virtual-mic-name", metavar="NAME",
+                    help="with --virtual-mic: the microphone's node name (default rtdenoise_mic; its sink is NAME_out)")
     io.add_argument("--in-file", metavar="FILE", help="read this file instead of a device (as if it were a microphone)")
     io.add_argument("--out-file", metavar="FILE", help="with --in-file: write the output here, aligned to the input")
+    io.add_argument("--force", action="store_true", help="with --out-file: replace an existing file")
     io.add_argument("--realtime", action="store_true", help="with --in-file: run at real-time pace, not as fast as possible")
     io.add_argument("--record", metavar="DIR", help="write input.wav, output.wav and noise.wav (sample-aligned) here")
     t = p.add_argument_group("latency")
@@ -57,6 +60,7 @@ def _engine(args: argparse.Namespace, rate: int, cin: int, cout: int, noise: boo
                           record=Path(args.record) if args.record else None, noise_output=noise)
     engine.set_bypass(args.bypass)
     engine.set_strength(check_strength(args.strength, "--strength"))
+    at_least("--atten-limit", args.atten_limit, 0)
     if args.atten_limit is not None:
         engine.set_attenuation_limit(args.atten_limit)
     return engine
@@ -67,12 +71,18 @@ def _run_files(args: argparse.Namespace) -> int:
         raise RtDenoiseError("--in-file needs --out-file or --record")
     if args.out_file and Path(args.out_file).resolve() == Path(args.in_file).resolve():
         raise RtDenoiseError(f"{args.out_file}: output would overwrite the input")
+    if args.out_file and Path(args.out_file).exists() and not args.force:
+        raise RtDenoiseError(f"{args.out_file}: already exists (use --force to replace it)")
+    with open_input(args.in_file) as f:
+        kind = output_subtype(args.out_file, f.subtype) if args.out_file else None
+    if args.out_file:
+        writable(Path(args.out_file))                  # before the run, not after it
     audio, rate = read_audio(args.in_file)
     engine = _engine(args, rate, audio.shape[1], audio.shape[1])
     out = run_file(engine, audio, realtime=args.realtime)
     L = engine.latency_samples
     if args.out_file:
-        write_audio(args.out_file, out[L:L + len(audio)], rate)
+        write_audio(args.out_file, out[L:L + len(audio)], rate, kind)
     log.info("%s", engine.stats().summary())
     return 0
 
@@ -95,7 +105,7 @@ def main(args: argparse.Namespace) -> int:
     with DeviceSession(lambda rate, cin, cout, noise: _engine(args, rate, cin, cout, noise=noise),
                        args.input, args.output, noise_device=args.noise_device, rate=args.rate,
                        in_channels=args.in_channels, out_channels=args.out_channels, virtual_mic=args.virtual_mic,
-                       device_latency=args.device_latency) as session:
+                       device_latency=args.device_latency, virtual_mic_name=args.virtual_mic_name) as session:
         engine = session.engine
         assert engine is not None
         last = time.monotonic()

@@ -110,3 +110,74 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     print(device_table())
     return 0
+
+
+def server_rate(timeout: float = 2.0) -> int | None:
+    """The rate a PipeWire or PulseAudio server runs at (``pactl info``), if one answers: opening
+    its devices at that rate adds no resampling stage (PortAudio's ALSA view often says 44.1 kHz
+    on a 48 kHz graph)."""
+    import re
+    import shutil
+    import subprocess
+    if shutil.which("pactl") is None:
+        return None
+    try:
+        r = subprocess.run(["pactl", "info"], capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"Default Sample Specification:.*?(\d+)\s*Hz", r.stdout) if r.returncode == 0 else None
+    return int(m.group(1)) if m else None
+
+
+class filtered_stderr:
+    """While audio streams are open, the lines PortAudio's and ALSA's C code print on the process's
+    stderr (``Expression '...' failed in 'src/hostapi/alsa/pa_linux_alsa.c'``, ``ALSA lib ...``,
+    typically when the audio server goes away) are dropped; everything else, the engine's own
+    log and its one-line errors included, passes through unchanged. A no-op where the process's
+    stderr cannot be redirected."""
+
+    NOISE = (b"Expression '", b"ALSA lib ")
+
+    def __enter__(self) -> "filtered_stderr":
+        import os
+        import sys
+        import threading
+        self._saved = None
+        try:
+            sys.stderr.flush()
+            self._saved = os.dup(2)
+            read, write = os.pipe()
+            os.dup2(write, 2)
+            os.close(write)
+        except (OSError, AttributeError, ValueError):
+            self._saved = None
+            return self
+        self._thread = threading.Thread(target=self._pass, args=(read,), name="rtdenoise-stderr", daemon=True)
+        self._thread.start()
+        return self
+
+    def _pass(self, read: int) -> None:
+        import os
+        rest = b""
+        while True:
+            chunk = os.read(read, 4096)
+            if not chunk:
+                break
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                if not line.startswith(self.NOISE):
+                    os.write(self._saved, line + b"\n")
+        if rest and not rest.startswith(self.NOISE):
+            os.write(self._saved, rest)
+        os.close(read)
+
+    def __exit__(self, *exc: object) -> None:
+        import os
+        import sys
+        if self._saved is None:
+            return
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)          # closes the pipe's last writer: the thread drains it and ends
+        self._thread.join(timeout=5)
+        os.close(self._saved)

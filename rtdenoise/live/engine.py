@@ -33,6 +33,7 @@ import numpy as np
 from ..errors import RtDenoiseError
 from ..model.config import SAMPLE_RATE
 from ..signal.streaming import StreamConfig, StreamingDenoiser, default_stream_config, spectral_stream_config
+from .fallback import DryFallback
 from .ring import SampleRing
 
 if TYPE_CHECKING:
@@ -66,7 +67,9 @@ class Stats:
     late_hops: int = 0               # hops emitted dry because inference was behind
     late_events: int = 0             # times it fell behind
     input_overruns: int = 0          # captured samples dropped: the input ring was full
-    output_underruns: int = 0        # samples the output wanted but did not get (after start)
+    output_underruns: int = 0        # samples the output wanted but did not get (after start)...
+    filled_dry_samples: int = 0      # ... and played instead from the delayed dry input (never silence)
+    filled_dry_events: int = 0
     device_xruns: int = 0            # blocks PortAudio flagged (input overflow, output underflow)
     dropped_hops: int = 0            # output hops shed because the output ring ran too full
     nonfinite_samples: int = 0       # NaN/Inf input samples, replaced by silence
@@ -83,7 +86,8 @@ class Stats:
                 f"real-time factor {self.real_time_factor:.2f}, latency {self.latency_ms:.0f} ms "
                 f"(algorithmic {self.algorithmic_latency_ms:.0f}), late hops {self.late_hops} in {self.late_events} events, "
                 f"xruns: device {self.device_xruns}, input overrun {self.input_overruns} samples, "
-                f"output underrun {self.output_underruns} samples, dropped hops {self.dropped_hops}"
+                f"output underrun {self.output_underruns} samples (filled with the dry input: "
+                f"{self.filled_dry_samples} samples in {self.filled_dry_events} events), dropped hops {self.dropped_hops}"
                 + (f", NaN/Inf input samples {self.nonfinite_samples}" if self.nonfinite_samples else ""))
 
 
@@ -114,13 +118,19 @@ class Recorder:
 
     def __init__(self, folder: Path, rate: int) -> None:
         import soundfile as sf
-        folder.mkdir(parents=True, exist_ok=True)
+        from ..signal.audio import writable
         self.files = {}
         for name in ("input", "output", "noise"):
             path = folder / f"{name}.wav"
             if path.exists():
                 raise RtDenoiseError(f"{path}: already exists; choose another --record folder")
-            self.files[name] = sf.SoundFile(str(path), "w", rate, 1, "FLOAT")
+            writable(path)
+        try:
+            for name in ("input", "output", "noise"):
+                self.files[name] = sf.SoundFile(str(folder / f"{name}.wav"), "w", rate, 1, "FLOAT")
+        except (sf.LibsndfileError, OSError) as e:
+            self.close()
+            raise RtDenoiseError(f"{folder}: cannot record there ({str(e).splitlines()[0][:120]})") from None
 
     def write(self, dry: np.ndarray, out: np.ndarray) -> None:
         self.files["input"].write(dry)
@@ -190,6 +200,7 @@ class LiveEngine:
         self._in_mono = np.zeros(cap, np.float32)
         self._out_mono = np.zeros(cap, np.float32)
         self._noise_mono = np.zeros(cap, np.float32)
+        self.fallback = DryFallback(cap, fade=ms(2.0))   # the callback's own copy of the input, for gaps
         self._resample_in = _Resampler(self.rate, model_rate) if self.rate != model_rate else None
         self._resample_out = _Resampler(model_rate, self.rate) if self.rate != model_rate else None
         self._resample_noise = _Resampler(model_rate, self.rate) if self.rate != model_rate and noise_output else None
@@ -221,6 +232,7 @@ class LiveEngine:
         self.safety = samples
         self._max_out = self.safety + 2 * self.hop_device + 4 * self.block   # more than this: latency creeping up
         self._start_at = self.hop_device + self.safety    # playback samples of silence before the stream
+        self.fallback.delay = self.latency_samples
 
     @property
     def hop_device(self) -> int:
@@ -251,15 +263,17 @@ class LiveEngine:
             return
         frames = len(indata)
         if indata.shape[1] == 1:
-            self.ring_in.write(indata[:, 0])
+            mono = indata[:, 0]
         else:
             mono = self._in_mono[:frames]
             np.mean(indata, axis=1, out=mono)
-            self.ring_in.write(mono)
+        self.ring_in.write(mono)
+        self.fallback.capture(mono)
 
     def playback(self, outdata: np.ndarray) -> None:
-        """Fill a playback block [frames, channels]."""
-        self._fill("out", self.ring_out, self._out_mono, outdata)
+        """Fill a playback block [frames, channels]; where the output ring runs short, with the
+        delayed dry input (see :mod:`rtdenoise.live.fallback`)."""
+        self._fill("out", self.ring_out, self._out_mono, outdata, self.fallback)
 
     def noise_playback(self, outdata: np.ndarray) -> None:
         """Fill a block of the estimated-noise output (input minus output, time-aligned)."""
@@ -268,19 +282,23 @@ class LiveEngine:
         else:
             self._fill("noise", self.ring_noise, self._noise_mono, outdata)
 
-    def _fill(self, which: str, ring: SampleRing, scratch: np.ndarray, outdata: np.ndarray) -> None:
+    def _fill(self, which: str, ring: SampleRing, scratch: np.ndarray, outdata: np.ndarray,
+              fallback: DryFallback | None = None) -> None:
         frames = len(outdata)
         mono = scratch[:frames]
-        lead = self._start_at - self._played[which]       # silence still due before the stream
+        position = self._played[which]
+        lead = self._start_at - position                  # silence still due before the stream
         self._played[which] += frames
         flowing = self._flowing[which] and self._capturing  # count underruns between start-up and stop
         if lead >= frames:
             mono.fill(0.0)
-        elif lead > 0:
-            mono[:lead] = 0.0
-            self._flowing[which] = ring.read_into(mono[lead:], count_underrun=flowing) > 0 or flowing
         else:
-            self._flowing[which] = ring.read_into(mono, count_underrun=flowing) > 0 or flowing
+            lead = max(0, lead)
+            mono[:lead] = 0.0
+            got = ring.read_into(mono[lead:], count_underrun=flowing)
+            if fallback is not None and flowing:
+                fallback.patch(mono, position, lead + got)
+            self._flowing[which] = got > 0 or flowing
         outdata[:] = mono[:, None]
 
     def callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
@@ -339,11 +357,11 @@ class LiveEngine:
     def _slack(self) -> float:
         """Seconds until the output would run dry: what is queued, plus any silence still due
         before the stream starts. A hop is late when G could not finish within it."""
-        queued = self.ring_out.available() + max(0, self._start_at - self._played["out"])
+        queued = self.ring_out.queued() + max(0, self._start_at - self._played["out"])
         return queued / self.rate
 
     def _emit(self, out: np.ndarray, noise: np.ndarray | None) -> None:
-        if self.realtime and self.ring_out.available() + len(out) > self._max_out:
+        if self.realtime and self.ring_out.queued() + len(out) > self._max_out:
             self._dropped += 1                  # the output clock is slower than the input's: shed
             return
         self.ring_out.write(out)
@@ -407,6 +425,7 @@ class LiveEngine:
             compute_p99_ms=1000 * float(np.percentile(t, 99)), real_time_factor=float(t.mean() / hop_s),
             late_hops=self.denoiser.late_hops, late_events=self._late_events,
             input_overruns=self.ring_in.overruns, output_underruns=self.ring_out.underruns,
+            filled_dry_samples=self.fallback.samples, filled_dry_events=self.fallback.events,
             device_xruns=self.device_xruns, dropped_hops=self._dropped, nonfinite_samples=self._nonfinite,
             algorithmic_latency_ms=algo,
             latency_ms=1000 * (self.latency_samples / self.rate + self.device_latency), backend=self.backend_label)

@@ -36,6 +36,11 @@ class SampleRing:
         """Samples waiting to be read."""
         return self._written - self._read
 
+    def queued(self) -> int:
+        """Samples waiting that will be played: those owed to an earlier underrun are dropped on
+        arrival, so they do not count (what the producer should judge latency by)."""
+        return max(0, self.available() - self._debt)
+
     def free(self) -> int:
         """Room for samples before a write would drop any."""
         return self.capacity - (self._written - self._read)

@@ -11,6 +11,7 @@ from ..errors import RtDenoiseError
 from ..model import backends
 from ..model.config import family_of
 from ..model.pretrained import torch_module
+from ..options import at_least
 from ..signal.offline import check_hop
 from ..signal.streaming import StreamConfig, check_lookahead, default_stream_config, spectral_stream_config
 from . import devices
@@ -26,6 +27,11 @@ def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, mode
                  record: Path | None = None, noise_output: bool = False) -> LiveEngine:
     """A :class:`LiveEngine` for a model by name, with the command's defaults: what ``rtdenoise live``
     and the GUI both start. ``hop`` and ``lookahead`` are in samples at the model's rate."""
+    at_least("--threads", threads, 1)
+    at_least("--hop", hop, 1)
+    at_least("--lookahead", lookahead, 0)
+    at_least("--safety-ms", safety_ms, 0, 2000)
+    at_least("--block-ms", block_ms, 1, 100)
     torch = torch_module()
     if torch is not None:                              # torch runs G on the torch and cuda backends
         torch.set_num_threads(max(1, threads))
@@ -36,10 +42,14 @@ def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, mode
             check_lookahead(g, lookahead)
             return spectral_stream_config(g.config)
         d = default_stream_config(g.config.window)
+        h = hop or d.hop
+        at_least("--hop", h, 1, d.window)
+        if lookahead is None:                          # the default, as much of it as the window holds
+            return StreamConfig(d.window, h, max(0, min(d.lookahead, d.window - h)))
         try:
-            return StreamConfig(d.window, hop or d.hop, d.lookahead if lookahead is None else lookahead)
+            return StreamConfig(d.window, h, lookahead)
         except ValueError as e:
-            raise RtDenoiseError(str(e)) from None
+            raise RtDenoiseError(f"--hop {h} with --lookahead {lookahead}: {e}") from None
 
     net, chosen = backends.open_model(model, backend, device, threads=threads, precision=precision,
                                 tail=lambda g: None if family_of(g) == "spectral" else framing(g).tail)
@@ -81,12 +91,13 @@ class DeviceSession:
     def __init__(self, make_engine: Callable[[int, int, int, bool], LiveEngine], input: str | int | None = None,
                  output: str | int | None = None, *, noise_device: str | int | None = None, rate: int | None = None,
                  in_channels: int | None = None, out_channels: int | None = None, virtual_mic: bool = False,
-                 device_latency: str | float = 0.02,
+                 device_latency: str | float = 0.02, virtual_mic_name: str | None = None,
                  before_start: Callable[[LiveEngine], None] | None = None) -> None:
         self._make_engine = make_engine
         self.input, self.output, self.noise_device = input, output, noise_device
         self.rate, self.in_channels, self.out_channels = rate, in_channels, out_channels
         self.virtual_mic = virtual_mic
+        self.virtual_mic_name = virtual_mic_name
         self.device_latency = device_latency
         self._before_start = before_start
         self.engine: LiveEngine | None = None
@@ -114,18 +125,21 @@ class DeviceSession:
         self.close()
 
     def _open(self) -> None:
+        self._stack.enter_context(devices.filtered_stderr())   # first in, so out last: PortAudio's prints
         sd = devices.sounddevice()
         out_spec: str | int | None = self.output
         if self.virtual_mic:
             from .virtual_mic import VirtualMic     # PipeWire/PulseAudio only: imported when asked for
-            vm = self._stack.enter_context(VirtualMic())
+            name = self.virtual_mic_name
+            vm = self._stack.enter_context(VirtualMic(f"{name}_out", name, source_description=f"rtdenoise clean microphone ({name})")
+                                           if name else VirtualMic())
             out_spec = vm.output_device
             self.source_name = vm.source_name
             log.info("virtual microphone %r is ready: pick it as the microphone in your call or recorder", vm.source_name)
         dev_in, dev_out = devices.find(self.input, "input"), devices.find(out_spec, "output")
-        rate = self.rate or int(dev_in.default_rate)
         cin = self.in_channels or min(dev_in.max_input, 2)
         cout = self.out_channels or min(dev_out.max_output, 2)
+        rate = self.rate or self._native_rate(dev_in, dev_out, cin, cout)
         devices.check_rate(dev_in, rate, cin, "input")
         devices.check_rate(dev_out, rate, cout, "output")
         noise_dev = devices.find(self.noise_device, "output") if self.noise_device is not None else None
@@ -158,6 +172,20 @@ class DeviceSession:
         if self.noise_stream:
             self.noise_stream.start()
 
+    @staticmethod
+    def _native_rate(dev_in: Any, dev_out: Any, cin: int, cout: int) -> int:
+        """The rate to open the devices at when none is asked for: the audio server's own where both
+        devices take it (no resampling stage in the server), else the input device's default."""
+        rate = devices.server_rate()
+        if rate:
+            try:
+                devices.check_rate(dev_in, rate, cin, "input")
+                devices.check_rate(dev_out, rate, cout, "output")
+                return rate
+            except devices.DeviceError:
+                pass
+        return int(dev_in.default_rate)
+
     def close(self) -> None:
         """Stop the engine, the streams and the virtual microphone; safe to call again."""
         engine, started = self.engine, self._started
@@ -169,9 +197,10 @@ class DeviceSession:
             streams, self.stream, self.noise_stream = (self.stream, self.noise_stream), None, None
             try:
                 for s in streams:
-                    if s is not None:
-                        s.stop()
-                        s.close()
+                    if s is None:
+                        continue
+                    s.stop()
+                    s.close()
                 if engine is not None and started:
                     log.info("%s", engine.stats().summary())
             finally:

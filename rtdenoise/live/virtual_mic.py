@@ -338,7 +338,7 @@ class VirtualMic:
         owners = [row[0] for row in self._list_short("modules") if len(row) > 2 and ours & set(row[2].split())]
         fix = ("remove it with `" + "; ".join(f"pactl unload-module {m}" for m in owners) + "`") if owners else "remove it"
         raise RtDenoiseError(f"an audio device named {taken[0]!r} already exists (another rtdenoise live "
-                             f"--virtual-mic, or one that was killed): {fix}, or choose other names")
+                             f"--virtual-mic, or one that was killed): {fix}, or choose another name with --virtual-mic-name")
 
     def _load(self, module: str, *args: str) -> None:
         try:

@@ -46,6 +46,10 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        if not self.channels or min(self.channels) < 1:
+            raise ValueError("channels must be one or more positive numbers")
+        if self.window < 1 or self.kernel < 2 or self.sample_rate < 1000 or self.disc_width <= 0:
+            raise ValueError("window, kernel, disc_width must be positive and sample_rate at least 1000 Hz")
         if self.kernel % 2:
             raise ValueError("kernel must be even (stride 2 with padding kernel/2 - 1 halves the length)")
         if self.window % (2 ** len(self.channels)):
@@ -125,14 +129,14 @@ class SpectralConfig:
     sample_rate: int = SAMPLE_RATE
 
     def __post_init__(self) -> None:
-        if self.n_fft % 2 or self.hop * 2 != self.n_fft:
+        if self.n_fft < 16 or self.n_fft % 2 or self.hop * 2 != self.n_fft:
             raise ValueError("hop must be half of n_fft (square-root Hann windows overlap-add to one only at 50%)")
         if not 2 <= self.bands <= self.bins // 2:
             raise ValueError(f"bands must be in 2..{self.bins // 2}")
         if not 0 <= self.df_bins <= self.bins or self.df_order < 1:
             raise ValueError(f"df_bins must be in 0..{self.bins} and df_order at least 1")
-        if self.hidden < 1 or self.layers < 1 or not 0 < self.compress <= 1 or self.sample_rate <= 0:
-            raise ValueError("hidden and layers must be positive, compress in (0, 1], sample_rate positive")
+        if self.hidden < 1 or self.layers < 1 or not 0 < self.compress <= 1 or self.sample_rate < 1000:
+            raise ValueError("hidden and layers must be positive, compress in (0, 1], sample_rate at least 1000 Hz")
 
     @property
     def bins(self) -> int:

@@ -31,12 +31,31 @@ from .pretrained import NEEDS_TORCH, graph_key, sha256, torch_module
 log = logging.getLogger(__name__)
 
 
+_fallback_cache: list[Path] = []
+
+
 def cache_dir() -> Path:
     """Where exported graphs are kept: ``$RTDENOISE_CACHE``, else ``$XDG_CACHE_HOME/rtdenoise``
-    (``~/.cache/rtdenoise``)."""
+    (``~/.cache/rtdenoise``); where that cannot be written, a temporary folder of this process
+    (said once in the log: the export is then made again by the next run)."""
+    if _fallback_cache:
+        return _fallback_cache[0]
     if os.environ.get("RTDENOISE_CACHE"):
-        return Path(os.environ["RTDENOISE_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rtdenoise"
+        chosen = Path(os.environ["RTDENOISE_CACHE"])
+    else:
+        chosen = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rtdenoise"
+    try:
+        (chosen / "onnx").mkdir(parents=True, exist_ok=True)
+        probe = chosen / "onnx" / f".probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+        return chosen
+    except OSError as e:
+        import tempfile
+        _fallback_cache.append(Path(tempfile.mkdtemp(prefix="rtdenoise-cache-")))
+        log.warning("the export cache %s cannot be written (%s); exporting into %s for this run",
+                    chosen, e.strerror or e, _fallback_cache[0])
+        return _fallback_cache[0]
 
 
 def weights_key(model: Any) -> str:

@@ -18,7 +18,7 @@ from ..model.config import family_of
 from ..model.emphasis import deemphasise, emphasise
 from ..model.framing import frame_count
 from . import stft
-from .audio import check_audio, resample
+from .audio import as_float_samples, check_audio, like_input, resample
 from .overlap import default_hop, overlap_add
 
 
@@ -32,6 +32,7 @@ def enhance_16k(model: Any, x: np.ndarray, hop: int | None = None, batch: int = 
         check_hop(model, hop)
         be = backends.for_model(model, backend)
         return stft.enhance(be.fn, be.initial_state, x, cfg, progress)
+    check_hop(model, hop)
     pre, _ = emphasise(x, cfg.preemphasis)
     fn = backends.for_model(model, backend).fn
     y = overlap_add(pre, cfg.window, hop or default_hop(cfg.window), fn, batch, progress)
@@ -40,7 +41,10 @@ def enhance_16k(model: Any, x: np.ndarray, hop: int | None = None, batch: int = 
 
 
 def check_hop(model: Any, hop: int | None) -> None:
-    """A spectral model has one hop, its own: any other is a one-line error that says which."""
+    """A hop the model can run, or a one-line error that says which it can: a spectral model has
+    one hop, its own; a seed-family model any from 1 to its window."""
+    if family_of(model) == "seed" and hop is not None and not 1 <= hop <= model.config.window:
+        raise RtDenoiseError(f"--hop must be between 1 and the model's window ({model.config.window}), got {hop}")
     if family_of(model) == "spectral" and hop not in (None, model.config.hop):
         raise RtDenoiseError(f"--hop {hop}: this spectral model runs one frame every {model.config.hop} samples "
                              f"(use --hop {model.config.hop} or leave it out)")
@@ -48,9 +52,11 @@ def check_hop(model: Any, hop: int | None) -> None:
 
 def enhance(model: Any, audio: np.ndarray, sample_rate: int, hop: int | None = None,
             progress: Callable[[int], None] | None = None, backend: "str | backends.Backend | None" = "auto") -> np.ndarray:
-    """Denoise ``audio`` ([frames] or [frames, channels], any rate) and return it in the same shape
-    and rate. Channels are enhanced independently; other rates go through soxr to 16 kHz and back."""
-    audio = np.asarray(audio, np.float32)
+    """Denoise ``audio`` ([frames] or [frames, channels], any rate) and return it in the same shape,
+    rate and sample type (integer PCM is scaled from its full scale and back). Channels are enhanced
+    independently; other rates go through soxr to 16 kHz and back. NaN or Inf samples are refused."""
+    template = np.asarray(audio)
+    audio = as_float_samples(template)
     check_audio(audio)
     mono = audio.ndim == 1
     frames = audio[:, None] if mono else audio
@@ -58,7 +64,7 @@ def enhance(model: Any, audio: np.ndarray, sample_rate: int, hop: int | None = N
     y = enhance_16k(model, x, hop, progress=progress, backend=backend).T
     y = resample(y, model.config.sample_rate, sample_rate)
     y = _fit(y, len(frames))
-    return y[:, 0] if mono else y
+    return like_input(y[:, 0] if mono else y, template)
 
 
 def windows_for(model: Any, frames: int, channels: int, sample_rate: int,

@@ -58,15 +58,16 @@ def synthesise(spec: np.ndarray, n: int, config: SpectralConfig) -> np.ndarray:
 
 
 def run(fn: StepFn, spec: np.ndarray, state: Sequence[np.ndarray], chunk: int = CHUNK_FRAMES,
-        progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """All frames of ``spec`` through ``fn`` from ``state``, ``chunk`` frames per call."""
+        progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """All frames of ``spec`` through ``fn`` from ``state``, ``chunk`` frames per call; returns the
+    enhanced frames and the state after the last."""
     out = np.empty_like(spec)
     state = list(state)
     for t in range(0, spec.shape[1], chunk):
         out[:, t:t + chunk], state = fn(np.ascontiguousarray(spec[:, t:t + chunk]), state)
         if progress:
             progress(min(chunk, spec.shape[1] - t))
-    return out
+    return out, state
 
 
 def enhance(fn: StepFn, initial_state: Callable[[int], list[np.ndarray]], x: np.ndarray, config: SpectralConfig,
@@ -75,7 +76,64 @@ def enhance(fn: StepFn, initial_state: Callable[[int], list[np.ndarray]], x: np.
     emits for them, without its delay."""
     x = np.atleast_2d(np.asarray(x, np.float32))
     spec = analyse(x, config)
-    return synthesise(run(fn, spec, initial_state(len(x)), progress=progress), x.shape[1], config)
+    return synthesise(run(fn, spec, initial_state(len(x)), progress=progress)[0], x.shape[1], config)
+
+
+class BlockEnhancer:
+    """:func:`enhance` for a signal that arrives in blocks (a long file, read piece by piece): the
+    same samples, with the analysis window's tail, the synthesis overlap and the network's state
+    carried from block to block, so memory is bounded by the block, not the signal."""
+
+    def __init__(self, fn: StepFn, initial_state: Callable[[int], list[np.ndarray]], config: SpectralConfig,
+                 rows: int, progress: Callable[[int], None] | None = None) -> None:
+        N, H = config.n_fft, config.hop
+        self.config, self._fn, self._progress = config, fn, progress
+        self._buf = np.zeros((rows, N - H), np.float32)      # from the start of the next frame's window
+        self._overlap = np.zeros((rows, H), np.float32)
+        self._state = initial_state(rows)
+        self._history = N - H                                 # output samples of the silence before the signal
+        self._frames = 0
+        self._n = 0                                           # input samples pushed
+        self._emitted = 0                                     # output samples returned
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        """Rows of new 16 kHz samples [rows, m] in; the enhanced samples that are complete out."""
+        self._n += x.shape[1]
+        return self._run(np.concatenate([self._buf, np.asarray(x, np.float32)], axis=1))
+
+    def finish(self) -> np.ndarray:
+        """The rest, after silence has pushed the last frames through; the total output is as long
+        as the total input."""
+        N, H = self.config.n_fft, self.config.hop
+        missing = frame_count(self._n, N, H) - self._frames
+        zeros = np.zeros((len(self._buf), max(0, missing * H - (self._buf.shape[1] - (N - H)))), np.float32)
+        out = self._run(np.concatenate([self._buf, zeros], axis=1))
+        return out[:, :max(0, self._n - self._emitted + out.shape[1])]
+
+    def _run(self, buf: np.ndarray) -> np.ndarray:
+        N, H = self.config.n_fft, self.config.hop
+        T = max(0, (buf.shape[1] - (N - H)) // H)
+        if T == 0:
+            self._buf = buf
+            return np.zeros((len(buf), 0), np.float32)
+        idx = np.arange(T)[:, None] * H + np.arange(N)[None]
+        window = sqrt_hann(N)
+        X = np.fft.rfft(buf[:, idx] * window, axis=-1)
+        spec = np.stack([X.real, X.imag], axis=-1).astype(np.float32)
+        out, self._state = run(self._fn, spec, self._state, progress=self._progress)
+        y = np.fft.irfft(out[..., 0] + 1j * out[..., 1], n=N, axis=-1).astype(np.float32) * window
+        first, second = y[..., :H], y[..., H:]
+        samples = first.copy()
+        samples[:, 0] += self._overlap
+        samples[:, 1:] += second[:, :-1]
+        self._overlap = second[:, -1].copy()
+        self._buf = buf[:, T * H:]
+        self._frames += T
+        samples = samples.reshape(len(buf), -1)
+        drop = min(self._history, samples.shape[1])
+        self._history -= drop
+        self._emitted += samples.shape[1] - drop
+        return samples[:, drop:]
 
 
 class SpectralHop:

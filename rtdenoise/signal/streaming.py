@@ -36,12 +36,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import RtDenoiseError
+from ..errors import AudioError, RtDenoiseError
 from ..model import backends
 from ..model.backends import WindowFn
 from ..model.config import SAMPLE_RATE
 from ..model.emphasis import deemphasise, emphasise
 from ..model.config import family_of
+from .audio import as_float_samples
 from .overlap import overlap_add
 from .stft import SpectralHop
 
@@ -174,6 +175,7 @@ class StreamingDenoiser:
         self.strength = 1.0                          # target: 1 = fully denoised, 0 = dry input
         self.bypass = False
         self.late_hops = 0                           # hops emitted dry because the caller was late
+        self.nonfinite_samples = 0                   # NaN/Inf input samples, made silence
         self.last_dry = self._pending[:0]
 
     def warm_up(self) -> None:
@@ -193,8 +195,14 @@ class StreamingDenoiser:
 
     # -- the stream --------------------------------------------------------------------------------
     def push(self, x: np.ndarray, run_model: bool = True) -> np.ndarray:
-        """Feed samples; returns the output of every hop completed by them (possibly empty)."""
-        x = np.asarray(x, np.float32).ravel()
+        """Feed mono samples ([n], or [n, 1]; float, or integer PCM, which is scaled from its full
+        scale); returns the float32 output of every hop completed by them (possibly empty). Several
+        channels are refused: mix them down first (``x.mean(axis=1)``)."""
+        x = as_float_samples(x, "StreamingDenoiser.push")
+        if x.ndim > 1 and x.shape[1:] != (1,):
+            raise AudioError(f"StreamingDenoiser.push takes mono samples [n], got shape {x.shape}: "
+                             "mix the channels down first, e.g. x.mean(axis=1)")
+        x = x.reshape(-1)
         H = self.config.hop
         outs = []
         i = 0
@@ -218,8 +226,14 @@ class StreamingDenoiser:
 
     def process_hop(self, hop_in: np.ndarray, out: np.ndarray, run_model: bool = True) -> None:
         """One hop: ``H`` new samples in, ``H`` output samples into ``out``. With ``run_model=False``
-        G is skipped and the hop is the dry input, crossfaded (the caller is behind real time)."""
+        G is skipped and the hop is the dry input, crossfaded (the caller is behind real time).
+        NaN and Inf samples become silence (counted in :attr:`nonfinite_samples`) before anything
+        sees them: one would otherwise stay in the filters' and the network's state for good."""
         H = self.config.hop
+        bad = ~np.isfinite(hop_in)
+        if bad.any():
+            self.nonfinite_samples += int(bad.sum())
+            hop_in = np.where(bad, np.float32(0.0), hop_in).astype(np.float32)
         # Fully bypassed, G is not heard; the seed family then skips it, the spectral family keeps
         # running it so that its state is current when bypass ends.
         idle = self.bypass and self._wet_gain == 0.0 and self._emitted > 0 and isinstance(self._core, _WindowHop)

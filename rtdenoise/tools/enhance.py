@@ -1,8 +1,10 @@
 """``rtdenoise enhance``: denoise audio files and folders.
 
 Folders are searched recursively and mirrored under the output; existing outputs are kept unless
-``--force``, inputs are never overwritten, and one bad file among many is reported while the rest
-are still processed.
+``--force``, inputs are never overwritten, and one bad file (or one place that cannot be written)
+among many is reported while the rest are still processed. Files go through in blocks
+(:mod:`rtdenoise.signal.files`), so memory does not grow with their length, and keep their rate,
+channels, length and sample format.
 """
 from __future__ import annotations
 
@@ -11,15 +13,15 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
 from ..errors import AudioError, RtDenoiseError
 from ..model import backends
 from ..options import add_model_flags
-from ..signal.audio import AUDIO_SUFFIXES, read_audio, write_audio
-from ..signal.offline import enhance, windows_for
+from ..signal.audio import AUDIO_SUFFIXES, output_subtype
+from ..signal.files import enhance_file
+from ..signal.offline import check_hop, windows_for
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="output folder, or a file name when there is a single input file")
     p.add_argument("--noise-out", metavar="DIR", help="also write the estimated noise (input minus output) here")
     p.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
+    p.add_argument("--subtype", metavar="TYPE", help="sample format of the outputs, e.g. PCM_16, PCM_24, FLOAT "
+                   "(default: the input's, where the output's file type can hold it)")
     add_model_flags(p)
 
 
@@ -54,26 +58,31 @@ def plan_outputs(inputs: list[str], output: str) -> list[tuple[Path, Path]]:
     return [(src, out / rel) for src, rel in files]
 
 
-def _check_plan(plan: list[tuple[Path, Path]], force: bool) -> None:
+def _check_plan(plan: list[tuple[Path, Path]], noise_plan: list[tuple[Path, Path]], force: bool) -> None:
     """Refuse before any work: outputs that are inputs, collide, or exist (unless ``force``)."""
     sources = {src.resolve() for src, _ in plan}
-    seen: set[Path] = set()
-    for _, dst in plan:
-        r = dst.resolve()
-        if r in sources:
-            raise RtDenoiseError(f"{dst}: output would overwrite an input; choose another output")
-        if r in seen:
-            raise RtDenoiseError(f"{dst}: two inputs would be written to the same output")
-        seen.add(r)
-        if dst.exists() and not force:
-            raise RtDenoiseError(f"{dst}: already exists (use --force to replace it)")
+    seen: dict[Path, str] = {}
+    for what, pairs in (("output", plan), ("noise output", noise_plan)):
+        for _, dst in pairs:
+            r = dst.resolve()
+            if r in sources:
+                raise RtDenoiseError(f"{dst}: {what} would overwrite an input; choose another {what}")
+            if r in seen:
+                raise RtDenoiseError(f"{dst}: the {seen[r]} and the {what} would both be written here"
+                                     if seen[r] != what else f"{dst}: two inputs would be written to the same {what}")
+            seen[r] = what
+            if dst.exists() and not force:
+                raise RtDenoiseError(f"{dst}: already exists (use --force to replace it)")
 
 
 def main(args: argparse.Namespace) -> int:
     plan = plan_outputs(args.inputs, args.output)
     noise_plan = plan_outputs(args.inputs, args.noise_out) if args.noise_out else []
-    _check_plan(plan + noise_plan, args.force)
+    _check_plan(plan, noise_plan, args.force)
+    for _, dst in plan:                       # a --subtype the output's type cannot hold: refused before any work
+        output_subtype(dst, None, args.subtype)
     model, backend = backends.open_model(args.model, args.backend, args.device, precision=args.precision)
+    check_hop(model, args.hop)
     total = 0
     for src, _ in plan:
         try:
@@ -85,18 +94,14 @@ def main(args: argparse.Namespace) -> int:
     with tqdm(total=total, unit="win", desc="enhance", disable=None, dynamic_ncols=True) as bar:
         for i, (src, dst) in enumerate(plan):
             try:
-                audio, rate = read_audio(src)
-                # Clip once here, so that output + noise = input holds for the files as written.
-                clean = np.clip(enhance(model, audio, rate, args.hop, progress=bar.update, backend=backend), -1.0, 1.0)
-                write_audio(dst, clean, rate)
-                if noise_plan:
-                    write_audio(noise_plan[i][1], audio - clean, rate)
+                enhance_file(model, src, dst, backend, args.hop, noise_plan[i][1] if noise_plan else None,
+                             args.subtype, progress=bar.update)
                 log.debug("%s -> %s", src, dst)
             except RtDenoiseError as e:
                 if len(plan) == 1:
                     raise
                 failed += 1                                 # report it and go on with the rest
-                bar.write(f"rtdenoise: error: {e}", file=sys.stderr)
+                bar.write(f"rtdenoise: failed: {e}", file=sys.stderr)
     if failed:
         raise RtDenoiseError(f"{failed} of {len(plan)} files failed (see above)")
     log.info("wrote %d file%s to %s", len(plan), "" if len(plan) == 1 else "s", args.output)

@@ -1,0 +1,135 @@
+"""Audio files through the generator in blocks: memory bounded whatever the length.
+
+A file is read a block at a time (:data:`BLOCK_SECONDS` at its own rate), resampled to the model's
+rate by a stateful soxr stream, enhanced by the family's block enhancer (the spectral family's
+frames, or the seed family's overlapping windows, with every state carried from block to block:
+the same samples :func:`~rtdenoise.signal.offline.enhance` gives the whole signal), resampled back,
+and written. The removed noise is the input minus the output, the input read again alongside.
+What is held at any time is a few blocks and one window: about 10 MB for stereo at 48 kHz, plus
+the model, whatever the length of the file.
+
+Outputs keep the input's rate, channels, length and sample format (24-bit stays 24-bit, float
+stays float) unless the output's file type cannot hold it or ``subtype`` says otherwise; they are
+written under a temporary name and renamed when complete, so a failed run never leaves half a file.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from ..errors import AudioError
+from ..model import backends
+from ..model.config import family_of
+from ..model.emphasis import deemphasise, emphasise
+from . import stft
+from .audio import check_audio, file_format, open_input, output_subtype, writable
+from .offline import check_hop
+from .overlap import OverlapAddStream, default_hop
+
+log = logging.getLogger(__name__)
+
+BLOCK_SECONDS = 10.0
+
+
+class _SeedStream:
+    """The seed family's offline enhancement in blocks: pre-emphasis, overlapping windows, de-emphasis,
+    each with its state carried."""
+
+    def __init__(self, model: Any, backend: Any, hop: int | None, rows: int, progress: Callable[[int], None] | None):
+        cfg = model.config
+        self._coef = cfg.preemphasis
+        fn = backends.for_model(model, backend).fn
+        self._ola = OverlapAddStream(fn, cfg.window, hop or default_hop(cfg.window), rows, progress=progress)
+        self._pre: np.ndarray | None = None
+        self._de: np.ndarray | None = None
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        pre, self._pre = emphasise(x, self._coef, self._pre)
+        return self._out(self._ola.push(pre))
+
+    def finish(self) -> np.ndarray:
+        return self._out(self._ola.finish())
+
+    def _out(self, y: np.ndarray) -> np.ndarray:
+        if y.shape[1] == 0:
+            return y
+        out, self._de = deemphasise(y, self._coef, self._de)
+        return out
+
+
+def block_enhancer(model: Any, backend: Any, rows: int, hop: int | None = None,
+                   progress: Callable[[int], None] | None = None) -> Any:
+    """An object with ``push(x [rows, n]) -> y`` and ``finish() -> y`` that enhances 16 kHz rows
+    arriving in blocks exactly as :func:`~rtdenoise.signal.offline.enhance_16k` does the whole."""
+    check_hop(model, hop)
+    if family_of(model) == "spectral":
+        be = backends.for_model(model, backend)
+        return stft.BlockEnhancer(be.fn, be.initial_state, model.config, rows, progress)
+    return _SeedStream(model, backend, hop, rows, progress)
+
+
+def enhance_file(model: Any, src: Path, dst: Path, backend: Any = "auto", hop: int | None = None,
+                 noise: Path | None = None, subtype: str | None = None,
+                 progress: Callable[[int], None] | None = None, block_seconds: float = BLOCK_SECONDS) -> None:
+    """Denoise ``src`` into ``dst`` (and the removed noise into ``noise``), block by block."""
+    with open_input(src) as f:
+        rate, channels, frames = f.samplerate, f.channels, f.frames
+        fmt, kind = file_format(dst), output_subtype(dst, f.subtype, subtype)
+        model_rate = model.config.sample_rate
+        enhancer = block_enhancer(model, backend, channels, hop, progress)
+        down = soxr.ResampleStream(rate, model_rate, channels, dtype="float32", quality="HQ") if rate != model_rate else None
+        up = soxr.ResampleStream(model_rate, rate, channels, dtype="float32", quality="HQ") if rate != model_rate else None
+        targets = [(dst, "clean")] + ([(noise, "noise")] if noise is not None else [])
+        temps = {which: path.with_name(f".{path.name}.partial") for path, which in targets}
+        for (path, _), tmp in zip(targets, temps.values()):
+            writable(path, tmp)
+        writers: dict[str, sf.SoundFile] = {}
+        again = sf.SoundFile(str(src)) if noise is not None else None
+        done = False
+        try:
+            for which, tmp in temps.items():
+                writers[which] = sf.SoundFile(str(tmp), "w", rate, channels, kind, format=fmt)
+            written = 0
+            clip = not kind or not kind.startswith(("FLOAT", "DOUBLE"))
+
+            def write(y: np.ndarray) -> None:
+                nonlocal written
+                y = y[:max(0, frames - written)]
+                if clip:
+                    y = np.clip(y, -1.0, 1.0)
+                writers["clean"].write(y)
+                if again is not None:
+                    writers["noise"].write(again.read(len(y), dtype="float32", always_2d=True) - y)
+                written += len(y)
+
+            block = max(1, int(block_seconds * rate))
+            for x in f.blocks(blocksize=block, dtype="float32", always_2d=True):
+                check_audio(x, str(src))
+                x16 = down.resample_chunk(x) if down is not None else x
+                y16 = enhancer.push(np.ascontiguousarray(x16.T))
+                write(up.resample_chunk(np.ascontiguousarray(y16.T)) if up is not None else y16.T)
+            rest = [] if down is None else [enhancer.push(np.ascontiguousarray(
+                down.resample_chunk(np.zeros((0, channels), np.float32), last=True).T))]
+            y16 = np.concatenate([*rest, enhancer.finish()], axis=1)
+            write(up.resample_chunk(np.ascontiguousarray(y16.T), last=True) if up is not None else y16.T)
+            if written < frames:                           # resampling round trips can end a sample short
+                write(np.zeros((frames - written, channels), np.float32))
+            done = True
+        except sf.LibsndfileError as e:
+            raise AudioError(f"{src}: cannot read audio ({str(e).splitlines()[0][:160]})") from None
+        finally:
+            for w in writers.values():
+                w.close()
+            if again is not None:
+                again.close()
+            if not done:
+                for tmp in temps.values():
+                    tmp.unlink(missing_ok=True)
+    for path, which in targets:
+        os.replace(temps[which], path)
