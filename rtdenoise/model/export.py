@@ -157,17 +157,24 @@ def export_onnx(model: NoiseCanceler, path: Path, tail: int | None = None) -> Pa
     name and renamed, so a killed export never leaves a half file that later runs would trust."""
     net = InferenceGenerator(model, tail).eval()
     x = torch.zeros(1, 1, net.config.window)
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    return _atomic(path, "ONNX export", lambda tmp: torch.onnx.export(
+        net, (x,), tmp, dynamo=True, dynamic_shapes=({0: batch},), external_data=False, verbose=False))
+
+
+def _atomic(path: Path, what: str, make: Any) -> Path:
+    """``make(tmp)`` into a temporary file beside ``path``, renamed into place when complete, so a
+    killed or failed step never leaves a half file that later runs would trust; a failure is one
+    :class:`ExportError` line. The exporters' and quantisers' chatter is silenced meanwhile."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
     os.close(fd)
     try:
-        batch = torch.export.Dim("batch", min=1, max=1024)
-        with _quiet():       # the exporter reports progress through print and warnings
-            torch.onnx.export(net, (x,), tmp, dynamo=True, dynamic_shapes=({0: batch},),
-                              external_data=False, verbose=False)
+        with _quiet():
+            make(tmp)
         os.replace(tmp, path)
     except Exception as e:
-        raise ExportError(f"ONNX export failed: {str(e).splitlines()[0][:200]}") from None
+        raise ExportError(f"{what} failed: {str(e).splitlines()[0][:200]}") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -197,24 +204,18 @@ def quantize_int8(src: Path, dst: Path, windows: list[np.ndarray]) -> Path:
             w = next(self._it, None)
             return None if w is None else {name: np.asarray(w, np.float32)[None, None]}
 
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=dst.parent)
-    os.close(fd)
-    pre = Path(tmp).with_suffix(".pre.onnx")
-    try:
-        with _quiet():
+    def make(tmp: str) -> None:
+        pre = Path(tmp).with_suffix(".pre.onnx")
+        try:
             quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
             quantize_static(str(pre), tmp, Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv"],
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
                             calibrate_method=CalibrationMethod.Percentile, nodes_to_exclude=float_nodes,
                             extra_options={"CalibPercentile": 99.999})
-        os.replace(tmp, dst)
-    except Exception as e:
-        raise ExportError(f"int8 quantisation failed: {str(e).splitlines()[0][:200]}") from None
-    finally:
-        for leftover in (tmp, pre, Path(str(pre) + ".data")):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
-    return dst
+        finally:
+            for leftover in (pre, Path(str(pre) + ".data")):
+                leftover.unlink(missing_ok=True)
+    return _atomic(dst, "int8 quantisation", make)
 
 
 class _SpectralStep(nn.Module):
@@ -244,38 +245,17 @@ def export_spectral_onnx(model: SpectralCanceler, path: Path) -> Path:
     for name, s in zip(names, state):
         b = 1 if name == "gru" else 0                      # GRU state is [layers, batch, hidden]
         axes[name] = axes[name + "_out"] = {b: "batch"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
-    os.close(fd)
-    try:
-        with _quiet():
-            torch.onnx.export(step, (spec, *state), tmp, dynamo=False, opset_version=17, input_names=["spec", *names],
-                              output_names=["out", *[n + "_out" for n in names]], dynamic_axes=axes)
-        os.replace(tmp, path)
-    except Exception as e:
-        raise ExportError(f"ONNX export failed: {str(e).splitlines()[0][:200]}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return _atomic(path, "ONNX export", lambda tmp: torch.onnx.export(
+        step, (spec, *state), tmp, dynamo=False, opset_version=17, input_names=["spec", *names],
+        output_names=["out", *[n + "_out" for n in names]], dynamic_axes=axes))
 
 
 def quantize_spectral_int8(src: Path, dst: Path) -> Path:
     """Dynamic int8 quantisation (weights int8, activations quantised per call) of the spectral
     step graph's matrix products and GRUs: no calibration data needed."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=dst.parent)
-    os.close(fd)
-    try:
-        with _quiet():
-            quantize_dynamic(str(src), tmp, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm", "GRU"])
-        os.replace(tmp, dst)
-    except Exception as e:
-        raise ExportError(f"int8 quantisation failed: {str(e).splitlines()[0][:200]}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return dst
+    return _atomic(dst, "int8 quantisation", lambda tmp: quantize_dynamic(
+        str(src), tmp, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm", "GRU"]))
 
 
 def calibration_windows(window: int, preemphasis: float, count: int = 144, seed: int = 0) -> list[np.ndarray]:
