@@ -30,7 +30,7 @@ from .config import AnyConfig, config_from_dict
 log = logging.getLogger(__name__)
 
 FORMAT = "rtdenoise-model/1"
-DEFAULT_MODEL = "rtdenoise-small"
+DEFAULT_MODEL = "rtdenoise-spectral"
 #: The int8 calibration clip for the seed family (see :mod:`rtdenoise.model.export`), beside the models.
 CALIBRATION_FILE = "calibration.flac"
 #: What to install for anything that needs PyTorch.
