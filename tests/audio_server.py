@@ -29,7 +29,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +45,12 @@ LATENCY = 0.04
 # busy), before any test signal reaches it. Such a flag means silence was inserted, never that a
 # sample was dropped, and assert_delivered catches any gap inside the signal.
 STARTUP = 0.25
+# Prepended to every harness process: its threads (PortAudio's callbacks inherit the policy) run under
+# SCHED_FIFO where the system allows it. Ordinary-priority players and recorders were late now and
+# then even on an idle 2-core machine, and a late player feeds the microphone silence that the test
+# would blame on what it tests; the audio server's own data threads run at FIFO 88.
+REALTIME = ("import os\ntry:\n    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))\n"
+            "except (AttributeError, OSError):\n    pass\n")
 # Variables that would send a client to another server or node than ours.
 _FOREIGN = ("PIPEWIRE_REMOTE", "PIPEWIRE_NODE", "PULSE_SINK", "PULSE_SOURCE", "PULSE_COOKIE")
 
@@ -78,9 +83,10 @@ class AudioServer:
         return r.stdout
 
     def python(self, code: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
-        """Run ``code`` (dedented) in a fresh Python with ``env``; returns the completed process (text output)."""
-        return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=self.env, capture_output=True,
-                              text=True, timeout=timeout, **kw)
+        """Run ``code`` (dedented) in a fresh Python with ``env``; returns the completed process (text output).
+        It runs under SCHED_FIFO where that is allowed (see :data:`REALTIME`)."""
+        return subprocess.run([sys.executable, "-c", REALTIME + textwrap.dedent(code)], env=self.env,
+                              capture_output=True, text=True, timeout=timeout, **kw)
 
     def play_and_record(self, signal: np.ndarray, record: str, seconds: float, play: str | None = None,
                         lead: float = 0.5, *, latency: float = LATENCY, prelude: str = "") -> np.ndarray:
@@ -110,10 +116,13 @@ class AudioServer:
 
 def record_while_playing(signal: np.ndarray, record: str, play: str, rate: int, seconds: float,
                          lead: float = 0.5, latency: float = LATENCY) -> tuple[np.ndarray, list[str]]:
-    """In this process: record ``seconds`` from ``record`` while playing ``signal`` into ``play`` from
-    ``lead`` seconds on. Returns (recording, PortAudio status flags seen).
+    """In this process: record ``seconds`` from ``record`` while playing ``signal`` into ``play`` after
+    ``lead`` seconds of silence. Returns (recording, PortAudio status flags seen).
 
     Two explicit streams, not ``sd.rec`` + ``sd.play``: sounddevice's ``play()`` stops a running ``rec()``.
+    Both open at once and the player plays zeros for ``lead``: the graph links a new stream and may
+    change its quantum in the first moments (a fresh CI machine garbled 1.4 s of a signal that began
+    the moment its player opened), so the signal starts only once both streams are running.
     Flags in a stream's first quarter second are left out (see :data:`STARTUP`).
     """
     import sounddevice as sd
@@ -121,6 +130,7 @@ def record_while_playing(signal: np.ndarray, record: str, play: str, rate: int, 
     rec = np.zeros(int(seconds * rate), np.float32)
     status_seen: list[str] = []
     pos = {"in": 0, "out": 0}
+    silence = int(lead * rate)
     full = threading.Event()
 
     def on_input(indata: np.ndarray, frames: int, t, status) -> None:
@@ -138,15 +148,15 @@ def record_while_playing(signal: np.ndarray, record: str, play: str, rate: int, 
         if status:
             if pos["out"] >= STARTUP * rate:
                 status_seen.append(f"player {play} at {pos['out']}: {status}")
-        i = pos["out"]
-        chunk = signal[i:i + frames]
-        outdata[:len(chunk), 0] = chunk
-        outdata[len(chunk):] = 0
-        pos["out"] = i + frames
+        i = pos["out"] - silence
+        outdata[:] = 0
+        lo, hi = max(i, 0), max(i + frames, 0)
+        chunk = signal[lo:hi]
+        outdata[lo - i:lo - i + len(chunk), 0] = chunk
+        pos["out"] += frames
 
     common = dict(samplerate=rate, channels=1, dtype="float32", blocksize=block, latency=latency)
     with sd.InputStream(device=record, callback=on_input, **common):
-        time.sleep(lead)
         with sd.OutputStream(device=play, callback=on_output, **common):
             if not full.wait(seconds + 10):
                 raise TimeoutError(f"recorded only {pos['in']} of {len(rec)} samples from {record}")
