@@ -26,7 +26,8 @@ def _frames(model, batch: int, seed: int = 0) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def shipped():
-    return load_model(device="cpu")
+    """The shipped window-family model (the spectral family's backends: tests/test_spectral.py)."""
+    return load_model("rtdenoise-small", device="cpu")
 
 
 def test_auto_means_onnx_on_a_cpu_with_onnxruntime_else_torch():
@@ -136,7 +137,7 @@ def test_the_cli_picks_a_backend_and_refuses_one_it_cannot_run(cli, tmp_path):
 def test_cuda_fp32_gives_what_torch_on_the_cpu_gives(shipped, batch):
     x = _frames(shipped, batch)
     want = backends.build(shipped, "torch").fn(x)
-    gpu = load_model(device="cuda")
+    gpu = load_model("rtdenoise-small", device="cuda")
     np.testing.assert_allclose(backends.build(gpu, "cuda").fn(x), want, atol=FP32_TOL)
 
 
@@ -145,7 +146,7 @@ def test_cuda_fp32_gives_what_torch_on_the_cpu_gives(shipped, batch):
 def test_cuda_half_precision_stays_close(shipped, precision, record_property):
     x = _frames(shipped, 1)
     want = backends.build(shipped, "torch").fn(x)
-    got = backends.build(load_model(device="cuda"), "cuda", precision=precision).fn(x)
+    got = backends.build(load_model("rtdenoise-small", device="cuda"), "cuda", precision=precision).fn(x)
     err = float(np.abs(got - want).max())
     record_property(f"{precision}_max_abs_error", err)
     print(json.dumps({"precision": precision, "max_abs_error": err}))

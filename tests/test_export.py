@@ -51,7 +51,7 @@ def test_the_inference_generator_gives_the_models_output_for_any_tail(variant):
     config = {"tiny": preset("tiny"), "kernel 6": replace(preset("tiny"), kernel=6),
               "residual with level": replace(preset("tiny"), residual=True, level_db=-30.0),
               "latent off, small": preset("small")}[variant]
-    net = _random(config) if variant != "latent off, small" else load_model(device="cpu")
+    net = _random(config) if variant != "latent off, small" else load_model("rtdenoise-small", device="cpu")
     net = copy.deepcopy(net).double()
     W = config.window
     x = 0.1 * torch.randn(3, 1, W, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
@@ -116,4 +116,4 @@ def test_without_a_calibration_clip_auto_means_fp32_and_int8_is_a_clear_error(tm
 
 @pytest.fixture(scope="module")
 def shipped_small():
-    return load_model(device="cpu")
+    return load_model("rtdenoise-small", device="cpu")
