@@ -189,29 +189,3 @@ def test_when_the_output_runs_short_the_callback_plays_the_delayed_input_never_s
     err = np.abs(y - ref)
     start = int(np.argmax(err > 1e-4))                    # where the fallback's fade-in begins
     assert np.all(err[start + 32:] < 2e-5) and np.all(err[:start] < 2e-5)
-
-
-def test_a_thread_can_be_put_under_real_time_scheduling_or_is_left_as_it_was():
-    """What the engine asks for its callback and inference threads between devices: SCHED_FIFO
-    where the system grants it (root here), else a logged refusal and the thread unchanged."""
-    import os
-    import threading
-    from rtdenoise.live import priority
-    seen, done = {}, threading.Event()
-
-    def worker():
-        seen["tid"] = threading.get_native_id()
-        seen["took"] = priority.make_realtime(0, priority.INFERENCE_PRIORITY, "test")
-        seen["policy"] = os.sched_getscheduler(0)
-        done.wait(5)
-
-    t = threading.Thread(target=worker)
-    t.start()
-    try:
-        while "policy" not in seen:
-            done.wait(0.01)
-        assert seen["policy"] == (os.SCHED_FIFO if seen["took"] else os.SCHED_OTHER)
-        assert os.sched_getscheduler(threading.get_native_id()) == os.SCHED_OTHER   # only that thread
-    finally:
-        done.set()
-        t.join()

@@ -184,9 +184,9 @@ def test_live_virtual_mic_carries_the_output_to_other_programs_and_goes_away_on_
 def test_with_both_cores_held_by_a_cpu_hog_the_output_never_goes_silent(audio_server, live):
     """Overload: two busy-looping processes (started and stopped here, by PID) compete with the
     engine for the 2 cores while noise (which never holds an exact zero) is played into the
-    microphone. The engine's threads run under SCHED_FIFO (rtdenoise.live.priority), and wherever
-    inference still falls behind, the callback plays the delayed dry input instead of silence, and
-    counts it: the recorded output has no run of zeros of 2 ms or more once the signal has arrived.
+    microphone. Wherever inference falls behind, the callback plays the delayed dry input instead
+    of silence, and counts it: the recorded output has no run of zeros of 2 ms or more once the
+    signal has arrived.
     The harness's player and recorder run real-time too (audio_server.REALTIME), so that a gap
     they make (a starved player feeds the microphone silence) is not blamed on the engine."""
     from conftest import longest_zero_run

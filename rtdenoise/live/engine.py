@@ -33,7 +33,6 @@ import numpy as np
 from ..errors import RtDenoiseError
 from ..model.config import SAMPLE_RATE
 from ..signal.streaming import StreamConfig, StreamingDenoiser, default_stream_config, spectral_stream_config
-from . import priority
 from .fallback import DryFallback
 from .ring import SampleRing
 
@@ -55,7 +54,6 @@ class LiveConfig:
     safety_ms: float | None = None
     block_ms: float = 8.0            # audio callback block (PortAudio blocksize); divides the 32 ms hop
     ring_seconds: float = 2.0        # capacity of each ring
-    realtime: bool = False           # run the callback and inference threads under SCHED_FIFO (see priority)
 
 
 @dataclass
@@ -228,8 +226,6 @@ class LiveEngine:
         self.scope: Scope | None = None                   # set by a monitor before start(): see Scope
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._callback_tid = 0                          # the audio callback's thread, once it has run
-        self.realtime = {"callback": False, "inference": False}
         self.error: BaseException | None = None
 
     def _set_safety(self, samples: int) -> None:
@@ -307,8 +303,6 @@ class LiveEngine:
 
     def callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         """PortAudio duplex callback."""
-        if not self._callback_tid:                         # read once; the inference thread raises it
-            self._callback_tid = threading.get_native_id()
         if status and self._flowing["out"] and self._capturing:   # flags while priming are start-up
             self.device_xruns += 1
         self.capture(indata)
@@ -391,15 +385,8 @@ class LiveEngine:
     def _run(self) -> None:
         # Poll at a fraction of the block: waking on an Event would make the callback take a lock.
         nap = max(0.001, self.block / self.rate / 4)
-        tried = False
-        if self.config.realtime:
-            self.realtime["inference"] = priority.make_realtime(0, priority.INFERENCE_PRIORITY, "inference")
         try:
             while not self._stop.is_set():
-                if self.config.realtime and self._callback_tid and not tried:
-                    tried = True
-                    self.realtime["callback"] = priority.make_realtime(self._callback_tid, priority.CALLBACK_PRIORITY,
-                                                                       "audio callback")
                 if self.ring_in.available() * self.model_rate / self.rate + len(self._pending) >= self.framing.hop:
                     self.pump()
                 else:

@@ -146,7 +146,6 @@ class DeviceSession:
         if noise_dev:
             devices.check_rate(noise_dev, rate, 1, "output")
         self.engine = engine = self._make_engine(rate, cin, cout, noise_dev is not None)
-        engine.config.realtime = True       # between devices, the threads ask for real-time scheduling
         latency: str | float = self.device_latency
         try:
             latency = float(latency)
