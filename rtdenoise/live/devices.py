@@ -24,7 +24,8 @@ class DeviceError(RtDenoiseError):
 
 
 #: What the live command and the window say when audio stops flowing under them.
-STREAM_STOPPED = "the audio stream stopped: a device went away or the audio server stopped"
+STREAM_STOPPED = ("the audio stream stopped: a device went away, or the audio server stopped "
+                  "or stopped responding")
 
 
 def sounddevice() -> ModuleType:

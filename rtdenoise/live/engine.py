@@ -256,6 +256,12 @@ class LiveEngine:
     def strength(self) -> float:
         return self.denoiser.strength
 
+    @property
+    def frames_played(self) -> int:
+        """Output frames the device has asked for so far: what a watchdog reads to see that the
+        audio callback still comes (an int the callback bumps; reading it takes no lock)."""
+        return self._played["out"]
+
     # -- the audio callback side: copies only ---------------------------------------------------
     def capture(self, indata: np.ndarray) -> None:
         """Take a captured block [frames, channels]."""

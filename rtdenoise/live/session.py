@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,6 +20,16 @@ from . import devices
 from .engine import LiveConfig, LiveEngine
 
 log = logging.getLogger(__name__)
+
+#: Seconds without an audio callback after which a stream PortAudio still calls active counts as
+#: stopped. An audio server that froze, or one that went away while PortAudio's ALSA layer keeps
+#: retrying the device, leaves the stream "active" with no callback ever again; a live command
+#: that then waited for it would hang for good. Long enough that no scheduling hiccup trips it.
+STALL_TIMEOUT_S = 5.0
+
+#: Seconds closing a stalled stream may take before the session gives up on it: PortAudio's stop
+#: can wait on a server that no longer answers.
+CLOSE_TIMEOUT_S = 5.0
 
 
 def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, model: str | None = None,
@@ -106,12 +118,24 @@ class DeviceSession:
         self.source_name: str | None = None     # the virtual microphone's name, while open
         self._stack = contextlib.ExitStack()
         self._started = False
+        self.stalled = False                    # the callback stopped coming (see STALL_TIMEOUT_S)
+        self._seen = (-1, 0.0)                  # (frames played, when that count was first seen)
 
     @property
     def active(self) -> bool:
-        """Whether audio still flows: the stream runs and the inference thread has not failed."""
-        return bool(self.stream is not None and self.stream.active and self.engine is not None
-                    and self.engine.error is None)
+        """Whether audio still flows: the stream runs, its callback still comes, and the inference
+        thread has not failed. Polled by the command and the window, a few times a second."""
+        if not (self.stream is not None and self.stream.active and self.engine is not None
+                and self.engine.error is None):
+            return False
+        now, played = time.monotonic(), self.engine.frames_played
+        if played != self._seen[0]:
+            self._seen = (played, now)
+        elif now - self._seen[1] > STALL_TIMEOUT_S:
+            if not self.stalled:
+                log.debug("no audio callback for %.0f s", now - self._seen[1])
+            self.stalled = True
+        return not self.stalled
 
     def __enter__(self) -> DeviceSession:
         try:
@@ -168,6 +192,7 @@ class DeviceSession:
         log.info("%s -> %s at %d Hz; latency %.0f ms (algorithmic %.0f + safety %.0f + devices %.0f)",
                  dev_in.name, dev_out.name, rate, engine.stats().latency_ms, engine.stats().algorithmic_latency_ms,
                  1000 * engine.safety / engine.rate, 1000 * engine.device_latency)
+        self._seen = (-1, time.monotonic())
         self.stream.start()
         if self.noise_stream:
             self.noise_stream.start()
@@ -196,13 +221,29 @@ class DeviceSession:
         finally:
             streams, self.stream, self.noise_stream = (self.stream, self.noise_stream), None, None
             try:
-                for s in streams:
-                    if s is None:
-                        continue
-                    s.stop()
-                    s.close()
+                self._close_streams([s for s in streams if s is not None])
                 if engine is not None and started:
                     log.info("%s", engine.stats().summary())
             finally:
                 self._stack.close()
                 self.source_name = None
+
+    def _close_streams(self, streams: list[Any]) -> None:
+        """Stop and close the PortAudio streams. A stalled stream is aborted (its buffers are
+        dead anyway) from a helper thread, and left behind after CLOSE_TIMEOUT_S: a server that
+        stopped answering must not keep the command from exiting with its message."""
+        def shut() -> None:
+            for st in streams:
+                if self.stalled:
+                    st.abort()
+                else:
+                    st.stop()
+                st.close()
+        if not self.stalled:
+            shut()
+            return
+        closer = threading.Thread(target=shut, name="rtdenoise-close", daemon=True)
+        closer.start()
+        closer.join(CLOSE_TIMEOUT_S)
+        if closer.is_alive():
+            log.warning("the audio streams did not close within %.0f s; leaving them", CLOSE_TIMEOUT_S)
