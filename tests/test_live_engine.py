@@ -94,6 +94,28 @@ def test_when_inference_falls_behind_it_crossfades_to_the_dry_input_without_gaps
     np.testing.assert_allclose(y[L:L + len(x)], x[:, 0], atol=1e-4)
 
 
+def test_portaudio_flags_count_as_xruns_once_the_devices_have_started():
+    """PortAudio's status flags in a stream's first moments are the device starting (through
+    PipeWire nearly every stream reports one output underflow 16 to 64 ms in): those before the
+    silent lead plus twice the device latency are not counted; every one after is."""
+    engine = LiveEngine(identity, 16000, stream=CFG, config=LiveConfig(safety_ms=20))
+    engine.device_latency = 0.048                      # in + out, as PortAudio reports it
+    startup = 128 + 320 + round(2 * 0.048 * 16000)    # the lead (hop + safety), then 2 x the latency
+    block = np.zeros((128, 1), np.float32)
+    out = np.zeros((128, 1), np.float32)
+    engine.start()
+    try:
+        while engine.frames_played < startup:
+            engine.callback(block, out, 128, None, "output underflow")
+        assert engine.stats().device_xruns == 0
+        engine.callback(block, out, 128, None, "output underflow")
+        engine.callback(block, out, 128, None, "")
+        engine.callback(block, out, 128, None, "input overflow")
+    finally:
+        engine.stop()
+    assert engine.stats().device_xruns == 2
+
+
 def test_the_hop_scheduler_skips_g_only_while_the_output_would_run_dry():
     """Deterministic clock: the device captures and plays ten blocks while the inference side
     is stalled, so the output has already used up its margin when inference resumes."""

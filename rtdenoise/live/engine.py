@@ -70,7 +70,7 @@ class Stats:
     output_underruns: int = 0        # samples the output wanted but did not get (after start)...
     filled_dry_samples: int = 0      # ... and played instead from the delayed dry input (never silence)
     filled_dry_events: int = 0
-    device_xruns: int = 0            # blocks PortAudio flagged (input overflow, output underflow)
+    device_xruns: int = 0            # blocks PortAudio flagged (input overflow, output underflow) after start-up
     dropped_hops: int = 0            # output hops shed because the output ring ran too full
     nonfinite_samples: int = 0       # NaN/Inf input samples, replaced by silence
     algorithmic_latency_ms: float = 0.0
@@ -221,6 +221,7 @@ class LiveEngine:
         self._nonfinite = 0
         self.device_xruns = 0
         self.device_latency = 0.0                         # seconds, in + out, as PortAudio reports
+        self._xruns_from = 0                              # playback frame where device start-up ends (start())
         self.backend_label = self.denoiser.backend.label
         self.recorder = Recorder(record, model_rate) if record else None
         self.scope: Scope | None = None                   # set by a monitor before start(): see Scope
@@ -309,7 +310,7 @@ class LiveEngine:
 
     def callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         """PortAudio duplex callback."""
-        if status and self._flowing["out"] and self._capturing:   # flags while priming are start-up
+        if status and self._capturing and self._played["out"] >= self._xruns_from:
             self.device_xruns += 1
         self.capture(indata)
         self.playback(outdata)
@@ -384,6 +385,12 @@ class LiveEngine:
         if self.config.safety_ms is None:
             need = self.block / self.rate + 2.0 * self._compute_estimate + 0.004
             self._set_safety(max(self.safety, int(np.ceil(need * self.rate))))
+        # PortAudio flags in the stream's first moments are the device starting, not a glitch in
+        # audio already flowing: through PipeWire's ALSA plugin nearly every duplex stream here
+        # reports one output underflow 16 to 64 ms in (with priming by the callback too). Start-up
+        # ends once the silent lead has played and the device has had its latency twice over, one
+        # buffer to fill and one to drain; flags after that are counted.
+        self._xruns_from = self._start_at + int(round(2 * self.device_latency * self.rate))
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="rtdenoise-inference", daemon=True)
         self._thread.start()
