@@ -113,23 +113,6 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def server_rate(timeout: float = 2.0) -> int | None:
-    """The rate a PipeWire or PulseAudio server runs at (``pactl info``), if one answers: opening
-    its devices at that rate adds no resampling stage (PortAudio's ALSA view often says 44.1 kHz
-    on a 48 kHz graph)."""
-    import re
-    import shutil
-    import subprocess
-    if shutil.which("pactl") is None:
-        return None
-    try:
-        r = subprocess.run(["pactl", "info"], capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    m = re.search(r"Default Sample Specification:.*?(\d+)\s*Hz", r.stdout) if r.returncode == 0 else None
-    return int(m.group(1)) if m else None
-
-
 class filtered_stderr:
     """While audio streams are open, the lines PortAudio's and ALSA's C code print on the process's
     stderr (``Expression '...' failed in 'src/hostapi/alsa/pa_linux_alsa.c'``, ``ALSA lib ...``,

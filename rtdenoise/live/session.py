@@ -16,7 +16,7 @@ from ..model.pretrained import torch_module
 from ..options import at_least
 from ..signal.offline import check_hop
 from ..signal.streaming import StreamConfig, check_lookahead, default_stream_config, spectral_stream_config
-from . import devices
+from . import devices, pactl
 from .engine import LiveConfig, LiveEngine
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ class DeviceSession:
     def _native_rate(dev_in: Any, dev_out: Any, cin: int, cout: int) -> int:
         """The rate to open the devices at when none is asked for: the audio server's own where both
         devices take it (no resampling stage in the server), else the input device's default."""
-        rate = devices.server_rate()
+        rate = pactl.server_rate()
         if rate:
             try:
                 devices.check_rate(dev_in, rate, cin, "input")

@@ -50,9 +50,7 @@ import ctypes.util
 import logging
 import os
 import re
-import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -63,13 +61,13 @@ from types import FrameType, TracebackType
 from typing import Any, Callable
 
 from ..errors import RtDenoiseError
+from . import pactl
 from .devices import sounddevice
+from .pactl import PactlFailed
 
 log = logging.getLogger(__name__)
 
 NO_SERVER = "no PulseAudio/PipeWire server answers: start pipewire-pulse (or pulseaudio --start)"
-NO_PACTL = ("pactl not found: install it (Debian/Ubuntu: apt install pulseaudio-utils; Fedora: "
-            "dnf install pulseaudio-utils) and run PipeWire (pipewire-pulse) or PulseAudio")
 
 RECIPES: dict[str, str] = {
     "Linux": ("rtdenoise live --virtual-mic creates a virtual microphone 'rtdenoise clean microphone' "
@@ -265,10 +263,10 @@ class VirtualMic:
 
     def _open_unlocked(self) -> None:
         if sys.platform in ("darwin", "win32"):
-            raise RtDenoiseError("--virtual-mic needs PipeWire or PulseAudio (Linux). " + platform_recipe())
+            raise RtDenoiseError("a virtual microphone needs PipeWire or PulseAudio (Linux). " + platform_recipe())
         info = self._server_info()
         self.server = info.get("Server Name", "")
-        rate = self.rate or _spec_rate(info.get("Default Sample Specification", "")) or 48000
+        rate = self.rate or pactl.spec_rate(info.get("Default Sample Specification", "")) or 48000
         plugin = self._choose_alsa_plugin()
         self._refuse_taken_names()
         # Registered before loading anything, so an exit between the two loads still unloads the first.
@@ -289,28 +287,15 @@ class VirtualMic:
                  self.source_description, self.server or "the audio server", rate, self.output_device)
 
     def _pactl(self, *args: str) -> str:
-        """Run pactl in the C locale (its output is parsed) and return stdout, or raise a one-line error."""
-        env = dict(os.environ if self._env is None else self._env)
-        env["LC_ALL"] = "C"
-        exe = shutil.which("pactl", path=env.get("PATH", os.defpath))
-        if exe is None:
-            raise RtDenoiseError(NO_PACTL)
-        try:
-            r = subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            raise RtDenoiseError(f"the audio server did not answer `pactl {args[0]}` within {self.timeout:g} s: "
-                                 "restart pipewire-pulse (or pulseaudio)") from None
-        if r.returncode != 0:
-            lines = (r.stderr or r.stdout).strip().splitlines()
-            raise _PactlFailed(lines[-1] if lines else f"exit status {r.returncode}")
-        return r.stdout
+        """pactl's stdout (C locale, see :mod:`.pactl`), or a one-line error: :class:`PactlFailed` when it
+        exits non-zero, another :class:`~.pactl.PactlError` when it is missing or does not answer in time."""
+        return pactl.run(*args, env=self._env, timeout=self.timeout)
 
     def _server_info(self) -> dict[str, str]:
         try:
-            out = self._pactl("info")
-        except _PactlFailed as e:
+            return pactl.info(env=self._env, timeout=self.timeout)
+        except PactlFailed as e:
             raise RtDenoiseError(f"{NO_SERVER} ({e})") from None
-        return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines()) if v}
 
     def _choose_alsa_plugin(self) -> str:
         """The ALSA plugin that reaches this server: ``pipewire`` for PipeWire (pipewire-alsa), else ``pulse``."""
@@ -324,7 +309,7 @@ class VirtualMic:
     def _list_short(self, what: str) -> list[list[str]]:
         try:
             return [line.split("\t") for line in self._pactl("list", "short", what).splitlines() if line]
-        except _PactlFailed as e:
+        except PactlFailed as e:
             raise RtDenoiseError(f"{NO_SERVER} ({e})") from None
 
     def _refuse_taken_names(self) -> None:
@@ -343,7 +328,7 @@ class VirtualMic:
     def _load(self, module: str, *args: str) -> None:
         try:
             out = self._pactl("load-module", module, *args)
-        except _PactlFailed as e:
+        except PactlFailed as e:
             self._unload_strays(args[0])
             raise RtDenoiseError(f"the audio server refused {module} ({e}): check `pactl info`, or restart "
                                  "pipewire-pulse (or pulseaudio)") from None
@@ -438,13 +423,3 @@ class VirtualMic:
             previous(signum, frame)
         else:
             raise SystemExit(128 + signum)
-
-
-class _PactlFailed(RtDenoiseError):
-    """pactl ran and exited non-zero (its last message line is the text)."""
-
-
-def _spec_rate(spec: str) -> int | None:
-    """The rate of a pactl sample specification such as ``float32le 2ch 16000Hz``."""
-    m = re.search(r"(\d+)\s*Hz", spec)
-    return int(m.group(1)) if m else None
