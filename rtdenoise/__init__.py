@@ -10,8 +10,9 @@ The public API is small on purpose::
     out = stream.push(chunk)                       # whole hops out, at the model's latency
 
 The wings of the package, bottom to top: ``model`` (the two generator families, discriminators,
-configs, weights, backends, export), ``signal`` (audio I/O, framing, offline and streaming
-enhancement), ``data`` (recordings, mixtures, augmentation, validation), ``evaluation``,
+configs, framing, weights, backends, export), ``families`` (each family's own ways: framing
+rules, precisions, hop core, offline enhancement; the registry), ``signal`` (audio I/O, offline
+and streaming enhancement), ``data`` (recordings, mixtures, augmentation, validation), ``evaluation``,
 ``bench``, ``training``, ``live`` (the engine and the devices), ``gui`` (the window), ``tools``
 (``enhance`` and ``demo``), and ``cli``. The three names above are imported on first use, so
 ``import rtdenoise`` (and ``rtdenoise --help``) stays light.

@@ -3,7 +3,8 @@
 Each command module defines ``add_arguments(parser)`` and ``main(args)``; ``rtdenoise COMMAND``,
 ``python -m rtdenoise COMMAND`` and ``python main.py COMMAND`` all come here. Only the chosen
 command's module is imported (``rtdenoise --help`` and ``rtdenoise devices`` import no model
-library), and an :class:`~rtdenoise.errors.RtDenoiseError` becomes one ``rtdenoise: error:`` line.
+library), and an :class:`~rtdenoise.errors.RtDenoiseError` becomes one ``rtdenoise: error:`` line
+(a :class:`~rtdenoise.errors.ParameterError` with its parameter spelled as the flag that set it).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from types import ModuleType
 from typing import Sequence
 
 from . import __version__
-from .errors import RtDenoiseError
+from .errors import ParameterError, RtDenoiseError
 
 COMMANDS = {
     "devices": ("live.devices", "list audio devices with their rates and channels"),
@@ -39,6 +40,10 @@ def _run(module: ModuleType, args: argparse.Namespace) -> int:
     _setup_logging(getattr(args, "verbose", False))
     try:
         return int(module.main(args) or 0)
+    except ParameterError as e:                  # named as the library knows it: say the flag
+        from .options import flag
+        print(f"rtdenoise: error: {e.spelled(flag(e.name))}", file=sys.stderr)
+        return 1
     except RtDenoiseError as e:
         print(f"rtdenoise: error: {e}", file=sys.stderr)
         return 1

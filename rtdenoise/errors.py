@@ -1,4 +1,5 @@
-"""The exceptions that reach users as a one-line message instead of a traceback: RtDenoiseError and its kinds."""
+"""The exceptions that reach users as a one-line message instead of a traceback: RtDenoiseError and
+its kinds, and the range check that names a parameter the way the library knows it."""
 
 
 class RtDenoiseError(Exception):
@@ -15,3 +16,28 @@ class BackendError(RtDenoiseError):
 
 class AudioError(RtDenoiseError):
     """Audio that cannot be read, is empty, or holds NaN/Inf samples."""
+
+
+class ParameterError(RtDenoiseError, ValueError):
+    """A parameter out of range, named as the library knows it (``hop``, ``overlap_hop``,
+    ``strength``). The library never spells a command-line flag: a command that passed the value
+    from a flag reports it as that flag (:meth:`spelled`), an API or GUI user sees the name they used.
+
+    ``template`` holds ``{name}`` wherever the parameter is named."""
+
+    def __init__(self, name: str, template: str) -> None:
+        self.name, self.template = name, template
+        super().__init__(template.format(name=name))
+
+    def spelled(self, name: str) -> str:
+        """The message with the parameter spelled ``name`` (a command's ``--overlap-hop``)."""
+        return self.template.format(name=name)
+
+
+def check_range(name: str, value: float | None, minimum: float, maximum: float | None = None) -> None:
+    """A numeric parameter's range check (None: not given), as a :class:`ParameterError`."""
+    if value is None:
+        return
+    if value != value or value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f"at least {minimum:g}"
+        raise ParameterError(name, f"{{name}} must be {bound}, got {value:g}")

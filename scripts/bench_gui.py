@@ -53,7 +53,7 @@ def main() -> int:
     from PyQt5 import QtCore, QtWidgets
 
     from rtdenoise.signal.audio import write_audio
-    from rtdenoise.gui.session import demo_speech, Settings, Source
+    from rtdenoise.gui.controller import demo_speech, Settings, Source
     from rtdenoise.gui.window import MonitorWindow
 
     path = args.file

@@ -34,7 +34,7 @@ def main() -> int:
 
     from PyQt5 import QtCore, QtWidgets
 
-    from rtdenoise.gui.session import DEMO, Settings, Source
+    from rtdenoise.gui.controller import DEMO, Settings, Source
     from rtdenoise.gui.window import MonitorWindow
 
     source = Source("file", args.file) if args.file else Source(DEMO, DEMO)

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rtdenoise.model.export import ship_graphs  # noqa: E402
+from rtdenoise.families.runtime import ship_graphs  # noqa: E402
 
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 names = sys.argv[1:] or sorted(p.stem for p in (ROOT / "models").glob("*.json"))

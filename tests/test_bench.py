@@ -7,7 +7,8 @@ import pytest
 
 from rtdenoise.bench import peers
 from rtdenoise.model import backends
-from rtdenoise.signal.streaming import default_stream_config
+from rtdenoise.families import framing
+from rtdenoise.model.config import preset
 
 
 def test_bench_scores_and_times_rtdenoise_and_the_peers_in_one_run(cli, tiny_data, tmp_path):
@@ -15,7 +16,7 @@ def test_bench_scores_and_times_rtdenoise_and_the_peers_in_one_run(cli, tiny_dat
     r = cli("bench", "--data", str(tiny_data), "--count", "2", "--group-count", "1", "--seconds", "1",
             "--models", "tiny", "spectral-tiny", "--peers", *wanted, "--hops", "20", "--out", str(tmp_path / "b"))
     assert r.returncode == 0, r.stderr
-    live_ms = 1000 * default_stream_config(512).latency / 16000          # the tiny model's window
+    live_ms = framing(preset("tiny")).latency_ms
     live_name = f"tiny live {live_ms:.0f} ms"
     out = tmp_path / "b"
     report = (out / "bench.md").read_text()

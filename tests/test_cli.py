@@ -146,7 +146,7 @@ def test_eval_live_scores_each_look_ahead_as_the_stream_runs_it(cli, tiny_data, 
     assert set(live) == {"noisy", "tiny", "tiny live (8 ms: look-ahead 0)", "tiny live (16 ms: look-ahead 8)"}
     assert live["tiny live (8 ms: look-ahead 0)"]["si_sdr"] != live["tiny live (16 ms: look-ahead 8)"]["si_sdr"]
     bad = cli("eval", "--data", str(tiny_data), "-m", "tiny", "--live", "--hop", "128", "--lookahead", "999")
-    assert "look-ahead must be in 0..384" in _one_line_error(bad)
+    assert "--lookahead must be in 0..384 samples (window 512 minus hop 128), got 999" in _one_line_error(bad)
 
 
 def test_eval_scores_every_validation_group_and_the_do_no_harm_bucket(cli, tiny_data, tmp_path):
@@ -165,8 +165,8 @@ def test_eval_scores_every_validation_group_and_the_do_no_harm_bucket(cli, tiny_
 
 def test_a_spectral_model_refuses_framing_flags_it_cannot_honour(cli, tiny_data, tmp_path):
     src = _wav(tmp_path / "in.wav", voiced(np.random.default_rng(8), 0.5, 150))
-    bad = cli("enhance", str(src), "-o", str(tmp_path / "out.wav"), "-m", "spectral-tiny", "--hop", "512")
-    assert "--hop 512: this spectral model runs one frame every 256 samples (use --hop 256" in _one_line_error(bad)
+    bad = cli("enhance", str(src), "-o", str(tmp_path / "out.wav"), "-m", "spectral-tiny", "--overlap-hop", "512")
+    assert "--overlap-hop 512: this spectral model runs one frame every 256 samples (use --overlap-hop 256" in _one_line_error(bad)
     bad = cli("live", "--in-file", str(src), "--out-file", str(tmp_path / "o.wav"), "-m", "spectral-tiny",
               "--lookahead", "256")
     assert "--lookahead 256: this spectral model uses no look-ahead (use --lookahead 0" in _one_line_error(bad)
@@ -191,3 +191,53 @@ def test_demo_writes_wavs_and_a_spectrogram_and_prints_metrics(cli, tmp_path):
         assert sf.info(tmp_path / "demo" / name).duration > 5
     assert (tmp_path / "demo/spectrogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| noisy  |" in r.stdout and "| output |" in r.stdout
+
+
+def test_demo_runs_on_the_backend_and_precision_it_is_given(cli, tmp_path):
+    """The flags reach the enhancement itself: the demo's output is its input enhanced on the
+    backend and precision it was given, not on another. (Its input is re-made each run, so each
+    run is checked against its own noisy.wav; in RMS, int8 against fp32 differs far more than the
+    WAV's 16-bit rounding of that input moves the output.)"""
+    pytest.importorskip("espeakng_loader")
+    from rtdenoise import enhance, load_model
+    from rtdenoise.families.runtime import for_model
+    model = load_model("rtdenoise-small", "cpu")
+    for asked, other in ((("onnx", "int8"), ("torch", "fp32")), (("torch", "fp32"), ("onnx", "int8"))):
+        out = tmp_path / asked[0]
+        r = cli("demo", "-m", "rtdenoise-small", "-o", str(out), "--backend", asked[0], "--precision", asked[1])
+        assert r.returncode == 0, r.stderr
+        assert f"on {asked[0]} " + ("cpu" if asked[0] == "torch" else asked[1]) in r.stdout.splitlines()[0]
+        noisy = sf.read(out / "noisy.wav", dtype="float32")[0]
+        clean = sf.read(out / "clean.wav", dtype="float32")[0]
+        on = {run: enhance(model, noisy, SR, backend=for_model(model, *run[:1], precision=run[1])) for run in (asked, other)}
+        rms = {run: float(np.sqrt(np.mean((clean - y) ** 2))) for run, y in on.items()}
+        assert 3 * rms[asked] < rms[other], (asked, rms)
+
+
+@pytest.mark.parametrize("controls,stream_control", [
+    (("--strength", "0.3"), lambda s: s.set_strength(0.3)),
+    (("--atten-limit", "6"), lambda s: s.set_attenuation_limit(6.0)),
+])
+def test_enhance_strength_and_attenuation_limit_are_the_live_stream_controls(cli, tmp_path, spectral_model,
+                                                                           controls, stream_control):
+    """A spectral model's file output is its stream's, so with the same control the two agree
+    sample for sample (written as float: fp32 rounding of the mix only)."""
+    from rtdenoise.signal.streaming import StreamingDenoiser
+    x = 0.3 * voiced(np.random.default_rng(8), 1.5, 140.0)
+    src = _wav(tmp_path / "in.wav", x, subtype="FLOAT")
+    r = cli("enhance", str(src), "-o", str(tmp_path / "out.wav"), "-m", "spectral-tiny", "--backend", "torch",
+            "--subtype", "FLOAT", *controls)
+    assert r.returncode == 0, r.stderr
+    got = sf.read(tmp_path / "out.wav", dtype="float32")[0]
+    den = StreamingDenoiser(spectral_model, backend="torch")
+    stream_control(den)
+    y = np.concatenate([den.push(x), den.flush()])[den.delay:den.delay + len(x)]
+    np.testing.assert_allclose(got, y, atol=1e-5)
+    full = StreamingDenoiser(spectral_model, backend="torch")
+    assert np.max(np.abs(got - np.concatenate([full.push(x), full.flush()])[full.delay:full.delay + len(x)])) > 1e-3
+
+
+def test_enhance_refuses_a_bad_control_before_loading_a_model(cli, tmp_path):
+    src = _wav(tmp_path / "in.wav", np.zeros(1600, np.float32))
+    bad = cli("enhance", str(src), "-o", str(tmp_path / "o.wav"), "-m", "no-such-model", "--strength", "nan")
+    assert _one_line_error(bad) == "rtdenoise: error: --strength must be between 0 and 1"

@@ -8,8 +8,8 @@ from rtdenoise import enhance
 from rtdenoise.signal.audio import resample
 from rtdenoise.model.config import PRESETS
 from rtdenoise.model.emphasis import deemphasise, emphasise, emphasise_torch
-from rtdenoise.signal.offline import enhance_16k
-from rtdenoise.signal.overlap import overlap_add
+from rtdenoise.signal.offline import enhance_rows
+from rtdenoise.families.overlap import overlap_add
 
 
 class IdentityGenerator(nn.Module):
@@ -40,7 +40,7 @@ def test_overlap_add_blends_windows_without_a_seam():
 
 def test_whole_pipeline_with_an_identity_generator_is_transparent():
     x = np.random.default_rng(0).standard_normal(3000).astype(np.float32) * 0.1
-    np.testing.assert_allclose(enhance_16k(IdentityGenerator(), x)[0], x, atol=1e-5)
+    np.testing.assert_allclose(enhance_rows(IdentityGenerator(), x)[0], x, atol=1e-5)
 
 
 def test_pre_and_de_emphasis_invert_each_other_in_one_call_or_in_blocks():

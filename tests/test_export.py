@@ -16,11 +16,16 @@ import torch
 from torch import nn
 
 from rtdenoise import load_model
+from rtdenoise.families import runtime
+from rtdenoise.families.seed import SEED
+from rtdenoise.families.spectral import SPECTRAL
+from rtdenoise.errors import BackendError
 from rtdenoise.model import backends, graphs
 from rtdenoise.model.config import preset
 from rtdenoise.model.export import FLOAT_ENDS, InferenceGenerator, PolyphaseUpsample
 from rtdenoise.model.seed import NoiseCanceler
-from rtdenoise.signal.streaming import default_stream_config, enhance_like_stream, StreamingDenoiser
+from rtdenoise.families import framing
+from rtdenoise.signal.streaming import enhance_like_stream, StreamingDenoiser
 
 needs_onnx = pytest.mark.skipif(not backends.onnx_available(), reason="onnxruntime not installed")
 
@@ -71,7 +76,7 @@ def test_a_tail_outside_the_window_is_refused(tiny_model):
 
 @needs_onnx
 def test_a_stream_asks_its_backend_for_only_the_tail_it_reads(shipped_small):
-    cfg = default_stream_config(4096)
+    cfg = framing(shipped_small)
     den = StreamingDenoiser(shipped_small, cfg, backend="onnx")
     assert den.backend.tail == cfg.hop + cfg.lookahead
     assert den.backend.fn(np.zeros((1, 4096), np.float32)).shape == (1, cfg.hop + cfg.lookahead)
@@ -80,9 +85,9 @@ def test_a_stream_asks_its_backend_for_only_the_tail_it_reads(shipped_small):
 @needs_onnx
 def test_int8_is_the_onnx_default_and_keeps_the_layers_next_to_the_waveform_in_fp32(shipped_small):
     import onnx
-    be = backends.for_model(shipped_small, "onnx", 1)
+    be = runtime.for_model(shipped_small, "onnx", 1)
     assert be.precision == "int8" and be.label.startswith("onnx int8")
-    graph = onnx.load(str(graphs.graph_for(shipped_small, "int8")[0])).graph
+    graph = onnx.load(str(graphs.graph_for(shipped_small, SEED, "int8")[0])).graph
     quantised = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.INT8}
     n = len(shipped_small.encoder)
     first, last = FLOAT_ENDS
@@ -95,9 +100,9 @@ def test_int8_is_the_onnx_default_and_keeps_the_layers_next_to_the_waveform_in_f
 def test_int8_streams_within_20_db_of_fp32_on_speech_it_was_not_calibrated_on(shipped_small, record_property):
     from rtdenoise.data.speech import make_example
     _, noisy = make_example(seed=10, snr_db=0.0)          # the calibration clip uses seeds 0..5
-    cfg = default_stream_config(4096)
-    a = enhance_like_stream(shipped_small, noisy, cfg, backend=backends.for_model(shipped_small, "onnx", 1, "int8"))
-    b = enhance_like_stream(shipped_small, noisy, cfg, backend=backends.for_model(shipped_small, "onnx", 1, "fp32"))
+    cfg = framing(shipped_small)
+    a = enhance_like_stream(shipped_small, noisy, cfg, backend=runtime.for_model(shipped_small, "onnx", 1, "int8"))
+    b = enhance_like_stream(shipped_small, noisy, cfg, backend=runtime.for_model(shipped_small, "onnx", 1, "fp32"))
     agreement = 10 * np.log10(np.sum(b ** 2) / np.sum((a - b) ** 2))
     record_property("int8_vs_fp32_db", agreement)
     assert 20.0 < agreement < 80.0             # close, and really quantised (not fp32 under another name)
@@ -107,11 +112,11 @@ def test_int8_streams_within_20_db_of_fp32_on_speech_it_was_not_calibrated_on(sh
 def test_without_a_calibration_clip_auto_means_fp32_and_int8_is_a_clear_error(tmp_path, monkeypatch, tiny_model):
     from rtdenoise.model import pretrained
     monkeypatch.setattr(pretrained, "CALIBRATION_FILE", "missing.flac")
-    assert backends.resolve_precision("onnx") == "fp32"
-    with pytest.raises(backends.BackendError, match="missing.flac not found"):
-        backends.build(tiny_model, "onnx", precision="int8")
-    with pytest.raises(backends.BackendError, match="precision int8 is not available on backend torch"):
-        backends.build(tiny_model, "torch", precision="int8")
+    assert SEED.resolve_precision("onnx") == "fp32"
+    with pytest.raises(BackendError, match="missing.flac not found"):
+        runtime.build(tiny_model, "onnx", precision="int8")
+    with pytest.raises(BackendError, match="precision int8 is not available on backend torch"):
+        runtime.build(tiny_model, "torch", precision="int8")
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import soundfile as sf
 
 from conftest import voiced
 
-from rtdenoise.gui.session import DEMO, Settings, Source  # noqa: E402
+from rtdenoise.gui.controller import DEMO, Settings, Source  # noqa: E402
 from rtdenoise.gui.plots import History, minmax_per_pixel  # noqa: E402
 
 TINY = dict(model="tiny", hop=128, lookahead=128)      # fits the tiny model's 512-sample window
@@ -242,7 +242,7 @@ def test_on_real_devices_the_window_shows_the_microphone_and_the_device_controls
         import numpy as np, sounddevice as sd, subprocess
         from PyQt5 import QtCore, QtWidgets
         app = QtWidgets.QApplication([])
-        from rtdenoise.gui.session import Settings, Source
+        from rtdenoise.gui.controller import Settings, Source
         from rtdenoise.gui.window import MonitorWindow
 
         def wait(cond, seconds=90):

@@ -130,6 +130,7 @@ def test_the_shipped_graphs_are_the_shipped_weights_exported_again(name, tmp_pat
     quantisation, so agreeing to well within one quantiser step)."""
     import onnxruntime as ort
     from rtdenoise import load_model
+    from rtdenoise.families import of
     from rtdenoise.model import graphs
     monkeypatch.setenv("RTDENOISE_CACHE", str(tmp_path))
     path = find_model(name)
@@ -140,7 +141,7 @@ def test_the_shipped_graphs_are_the_shipped_weights_exported_again(name, tmp_pat
         shipped = path.parent / entry["file"]
         assert sha256(shipped) == entry["sha256"], key
         precision, _, tail = key.partition("-tail")
-        fresh = graphs._export(net, precision, int(tail) if tail else None)
+        fresh = graphs.exported(net, of(net), precision, int(tail) if tail else None)
         a, b = (ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]) for p in (shipped, fresh))
         feeds = _inputs(net, a)
         ya, yb = a.run(None, feeds)[0], b.run(None, feeds)[0]
@@ -150,8 +151,8 @@ def test_the_shipped_graphs_are_the_shipped_weights_exported_again(name, tmp_pat
 
 def _inputs(net, session):
     rng = np.random.default_rng(3)
-    if net.config.family == "spectral":
-        from rtdenoise.model.framing import initial_state
+    if hasattr(net.config, "n_fft"):                     # a step graph: spectrum and state in
+        from rtdenoise.model.spectral_numpy import initial_state
         names = [i.name for i in session.get_inputs()]
         spec = (0.1 * rng.standard_normal((1, 20, net.config.bins, 2))).astype(np.float32)
         return {names[0]: spec, **dict(zip(names[1:], initial_state(net.config, 1)))}
@@ -177,7 +178,7 @@ import os, sys, time
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from PyQt5 import QtWidgets
 app = QtWidgets.QApplication([])
-from rtdenoise.gui.session import Settings, Source
+from rtdenoise.gui.controller import Settings, Source
 from rtdenoise.gui.window import MonitorWindow
 w = MonitorWindow(Settings(source=Source("file", {str(noisy)!r})), device_list=([], [], "none"))
 w.show()

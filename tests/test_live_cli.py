@@ -25,7 +25,7 @@ def test_live_refuses_a_framing_the_model_cannot_hold_in_one_line(cli, tmp_path)
     r = cli("live", "--in-file", str(tmp_path / "in.wav"), "--out-file", str(tmp_path / "o.wav"), "-m", "tiny",
             "--hop", "256", "--lookahead", "400")
     assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith(
-        "rtdenoise: error: --hop 256 with --lookahead 400: look-ahead must be in 0..256")
+        "rtdenoise: error: --lookahead must be in 0..256 samples (window 512 minus hop 256), got 400")
     assert "Traceback" not in r.stderr
 
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import longest_zero_run
 
 from rtdenoise.live.engine import LiveConfig, LiveEngine
-from rtdenoise.live.files import run_file
+from rtdenoise.live.file_clock import run_file
 from rtdenoise.signal.streaming import enhance_like_stream, StreamConfig
 
 CFG = StreamConfig(512, 128, 128)      # fits the tiny model's 512-sample window
@@ -166,14 +166,14 @@ def test_nan_or_inf_from_the_device_becomes_counted_silence_not_a_stream_of_nan(
 
 
 def test_a_spectral_model_runs_in_the_engine_unchanged_and_gives_its_offline_output(spectral_model):
-    from rtdenoise.signal.offline import enhance_16k
+    from rtdenoise.signal.offline import enhance_rows
     engine = LiveEngine(spectral_model, 16000, backend="torch")
     assert engine.framing.hop == 256 and engine.stats().algorithmic_latency_ms == 32.0
     x = signal(seed=6)
     y = run_file(engine, x)[:, 0]
     L = engine.latency_samples
     assert L == 256 + 256 + 320                       # hop + the window's overlap + 20 ms safety
-    want = enhance_16k(spectral_model, x[:, 0], backend="torch")[0]
+    want = enhance_rows(spectral_model, x[:, 0], backend="torch")[0]
     assert float(np.abs(y[L:L + len(x)] - want).max()) <= 1e-5 * float(np.abs(want).max())
     engine = LiveEngine(spectral_model, 16000, backend="torch")
     engine.set_bypass(True)
@@ -185,8 +185,9 @@ def test_a_spectral_model_behind_real_time_passes_dry_hops_and_recovers(spectral
     """Each hop is made to take longer than its 16 ms: the engine skips the network (counted) and
     the state stays finite for when it catches up. (Whether the output has gaps under load is the
     seed family's test above, with a fake G whose time is less jittery than a sleeping torch step.)"""
+    from rtdenoise.families import runtime
     from rtdenoise.model import backends
-    be = backends.for_model(spectral_model, "torch")
+    be = runtime.for_model(spectral_model, "torch")
     slow = backends.Backend("torch", lambda spec, state: (time.sleep(0.024), be.fn(spec, state))[1], "slow torch",
                             initial_state=be.initial_state, skip=be.skip)
     engine = LiveEngine(spectral_model, 16000, backend=slow, config=LiveConfig(safety_ms=60))

@@ -69,9 +69,9 @@ def test_the_shipped_model_live_gives_what_offline_streaming_enhancement_gives(a
     the same framing, is what it wrote (--record output), and that is what reached clean_mic."""
     import soundfile as sf
     from rtdenoise import load_model
-    from rtdenoise.signal.streaming import default_stream_config
+    from rtdenoise.families import framing
     model = load_model("rtdenoise-small", device="cpu")
-    cfg = default_stream_config(model.config.window)
+    cfg = framing(model)
     rng = np.random.default_rng(1)
     x = (0.05 * rng.standard_normal(2 * 16000) + 0.1 * np.sin(np.arange(32000) * 0.05)).astype(np.float32)
     p = live("--model", "rtdenoise-small", "--hop", str(cfg.hop), "--lookahead", str(cfg.lookahead),

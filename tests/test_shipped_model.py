@@ -16,8 +16,9 @@ from rtdenoise.data.recordings import Corpus, default_data_dir
 from rtdenoise.data.validation import validation_groups, validation_set
 from rtdenoise.evaluation.evaluate import evaluate, summarise
 from rtdenoise.model.pretrained import DEFAULT_MODEL
-from rtdenoise.signal.offline import enhance_16k
-from rtdenoise.signal.streaming import default_stream_config, enhance_like_stream
+from rtdenoise.signal.offline import enhance_rows
+from rtdenoise.families import framing
+from rtdenoise.signal.streaming import enhance_like_stream
 
 pytestmark = pytest.mark.skipif(not (default_data_dir() / "speech" / "index.csv").is_file(),
                                 reason="the project's recordings (../shared/data) are not here")
@@ -42,9 +43,9 @@ def mixtures():
 @pytest.fixture(scope="module")
 def scores(mixtures):
     spectral, small = load_model("rtdenoise-spectral", device="cpu"), load_model("rtdenoise-small", device="cpu")
-    stream = default_stream_config(small.config.window)
-    return {"rtdenoise-spectral": _scores(mixtures, {"offline": lambda x: enhance_16k(spectral, x)[0]}),
-            "rtdenoise-small": _scores(mixtures, {"offline": lambda x: enhance_16k(small, x)[0],
+    stream = framing(small)
+    return {"rtdenoise-spectral": _scores(mixtures, {"offline": lambda x: enhance_rows(spectral, x)[0]}),
+            "rtdenoise-small": _scores(mixtures, {"offline": lambda x: enhance_rows(small, x)[0],
                                                   "live": lambda x: enhance_like_stream(small, x, stream)})}
 
 
@@ -68,11 +69,11 @@ def test_the_default_model_beats_rtdenoise_small_on_every_metric(scores):
 def test_the_default_model_does_little_harm_to_clean_speech():
     clean = [e for e in validation_groups(Corpus.load(default_data_dir(), "valid"), count=8) if e.group == "clean"]
     model = load_model(device="cpu")
-    s = _scores(clean, {"model": lambda x: enhance_16k(model, x)[0]})
+    s = _scores(clean, {"model": lambda x: enhance_rows(model, x)[0]})
     assert s["model"]["pesq"] > s["noisy"]["pesq"] - 0.15 and s["model"]["stoi"] > s["noisy"]["stoi"] - 0.01, s
 
 
 @pytest.mark.parametrize("name", ["rtdenoise-spectral", "rtdenoise-small"])
 def test_shipped_models_keep_silence_silent(name):
-    out = enhance_16k(load_model(name, device="cpu"), np.zeros(16000, np.float32))[0]
+    out = enhance_rows(load_model(name, device="cpu"), np.zeros(16000, np.float32))[0]
     assert np.max(np.abs(out)) < 1e-2

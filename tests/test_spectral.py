@@ -12,13 +12,17 @@ import torch
 
 from conftest import random_spectral, voiced
 from rtdenoise import enhance, load_model
+from rtdenoise.families import runtime
+from rtdenoise.families.seed import SEED
+from rtdenoise.families.spectral import SPECTRAL
 from rtdenoise.model import backends, graphs
 from rtdenoise.model.config import preset, SPECTRAL_PRESETS, SpectralConfig
-from rtdenoise.signal.offline import enhance_16k
+from rtdenoise.signal.offline import enhance_rows
 from rtdenoise.errors import RtDenoiseError
 from rtdenoise.model.spectral import erb_triangles, SpectralCanceler, sqrt_hann
-from rtdenoise.signal.stft import analyse, SpectralHop, synthesise
-from rtdenoise.signal.streaming import spectral_stream_config, StreamingDenoiser
+from rtdenoise.families.stft import analyse, SpectralHop, synthesise
+from rtdenoise.families import framing
+from rtdenoise.signal.streaming import StreamingDenoiser
 
 needs_onnx = pytest.mark.skipif(not backends.onnx_available(), reason="onnxruntime not installed")
 TOL = 1e-5
@@ -67,10 +71,10 @@ def test_the_state_carried_frame_by_frame_gives_the_whole_sequence_result():
 def test_the_model_is_causal_a_later_sample_never_changes_an_earlier_output():
     net = random_spectral()
     x = _speech()
-    y = enhance_16k(net, x, backend="torch")[0]
+    y = enhance_rows(net, x, backend="torch")[0]
     changed = x.copy()
     changed[12000:] += 0.5
-    z = enhance_16k(net, changed, backend="torch")[0]
+    z = enhance_rows(net, changed, backend="torch")[0]
     # Sample 12000 first enters the frame that ends at sample 12287 (hop 256), whose output starts
     # one window earlier: the output before 12288 - 512 is untouched.
     first = (12000 // 256 + 1) * 256 - 512
@@ -82,7 +86,7 @@ def test_the_model_is_causal_a_later_sample_never_changes_an_earlier_output():
 @pytest.mark.parametrize("chunk", [1, 7, 160, 1000, None])
 def test_streaming_any_chunking_gives_the_offline_output_sample_for_sample(spectral_model, backend, chunk):
     x = _speech()
-    offline = enhance_16k(spectral_model, x, backend=backend)[0]
+    offline = enhance_rows(spectral_model, x, backend=backend)[0]
     den = StreamingDenoiser(spectral_model, backend=backend)
     y = _stream(den, x, chunk or len(x))
     D = den.delay
@@ -95,32 +99,32 @@ def test_streaming_any_chunking_gives_the_offline_output_sample_for_sample(spect
 @needs_onnx
 def test_onnx_gives_what_torch_gives_for_a_live_frame_and_a_whole_file(spectral_model):
     x = np.stack([_speech(seed=1), _speech(seed=2)])
-    want = enhance_16k(spectral_model, x, backend="torch")
-    got = enhance_16k(spectral_model, x, backend=backends.for_model(spectral_model, "onnx", 1, "fp32"))
+    want = enhance_rows(spectral_model, x, backend="torch")
+    got = enhance_rows(spectral_model, x, backend=runtime.for_model(spectral_model, "onnx", 1, "fp32"))
     assert float(np.abs(got - want).max()) <= TOL * float(np.abs(want).max())
 
 
 @needs_onnx
 def test_int8_is_offered_stays_close_to_fp32_and_fp32_is_the_default(spectral_model):
-    assert backends.resolve_precision("onnx", "auto", "spectral") == "fp32"
+    assert SPECTRAL.resolve_precision("onnx", "auto") == "fp32"
     x = _speech(3.0, seed=3)
-    a = enhance_16k(spectral_model, x, backend=backends.for_model(spectral_model, "onnx", 1, "int8"))[0]
-    b = enhance_16k(spectral_model, x, backend=backends.for_model(spectral_model, "onnx", 1, "fp32"))[0]
+    a = enhance_rows(spectral_model, x, backend=runtime.for_model(spectral_model, "onnx", 1, "int8"))[0]
+    b = enhance_rows(spectral_model, x, backend=runtime.for_model(spectral_model, "onnx", 1, "fp32"))[0]
     agreement = 10 * np.log10(np.sum(b ** 2) / np.sum((a - b) ** 2))
     assert 15.0 < agreement < 100.0                 # close, and really quantised
 
 
 @needs_onnx
 def test_the_step_graph_is_exported_once_per_weights_and_damage_is_repaired(spectral_model, onnx_cache):
-    backends.build(spectral_model, "onnx", 1, "fp32")
+    runtime.build(spectral_model, "onnx", 1, "fp32")
     (path,) = [p for p in (onnx_cache / "onnx").glob(f"spectral-fp32-{graphs.weights_key(spectral_model)}.onnx")]
     stamp = path.stat().st_mtime_ns
-    backends.build(spectral_model, "onnx", 1, "fp32")
+    runtime.build(spectral_model, "onnx", 1, "fp32")
     assert path.stat().st_mtime_ns == stamp
     path.write_bytes(b"not an onnx graph")
     x = _speech(0.5)
-    got = enhance_16k(spectral_model, x, backend=backends.build(spectral_model, "onnx", 1, "fp32"))
-    np.testing.assert_allclose(got, enhance_16k(spectral_model, x, backend="torch"), atol=TOL)
+    got = enhance_rows(spectral_model, x, backend=runtime.build(spectral_model, "onnx", 1, "fp32"))
+    np.testing.assert_allclose(got, enhance_rows(spectral_model, x, backend="torch"), atol=TOL)
     changed = load_model(spectral_model.source, "cpu")
     with torch.no_grad():
         changed.gains.bias.add_(0.1)
@@ -166,11 +170,11 @@ def test_bypass_keeps_the_network_running_so_it_is_current_when_bypass_ends(spec
 
 def test_a_spectral_model_refuses_a_framing_other_than_its_own(spectral_model):
     from rtdenoise.signal.streaming import StreamConfig
-    with pytest.raises(ValueError, match="its own framing: hop 256"):
+    with pytest.raises(ValueError, match="hop 128: this spectral model runs one frame every 256 samples"):
         StreamingDenoiser(spectral_model, StreamConfig(512, 128, 128))
-    assert spectral_stream_config(spectral_model.config) == StreamConfig(512, 256, 256)
-    with pytest.raises(RtDenoiseError, match="--hop 512: this spectral model runs one frame every 256 samples"):
-        enhance_16k(spectral_model, _speech(0.2), hop=512)
+    assert framing(spectral_model) == StreamConfig(512, 256, lookahead=0, analysis_delay=256)
+    with pytest.raises(RtDenoiseError, match="overlap_hop 512: this spectral model runs one frame every 256 samples"):
+        enhance_rows(spectral_model, _speech(0.2), overlap_hop=512)
 
 
 def test_the_public_api_enhances_any_rate_with_a_spectral_model(spectral_model):

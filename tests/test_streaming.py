@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from rtdenoise.signal.streaming import default_stream_config, enhance_like_stream, StreamConfig, StreamingDenoiser
+from rtdenoise.families import framing
+from rtdenoise.model.config import ModelConfig
+from rtdenoise.signal.streaming import enhance_like_stream, StreamConfig, StreamingDenoiser
 
 W = 512
 CONFIGS = [StreamConfig(W, 128, 128), StreamConfig(W, 128, 64), StreamConfig(W, 100, 300),
@@ -82,12 +84,13 @@ def test_a_late_caller_gets_the_dry_input_crossfaded_in_and_out():
 
 
 def test_framing_that_the_window_cannot_hold_is_refused():
-    with pytest.raises(ValueError, match="look-ahead"):
+    with pytest.raises(ValueError, match="lookahead must be in 0..256"):
         StreamConfig(W, 256, 300)
     with pytest.raises(ValueError, match="hop"):
         StreamConfig(W, 0, 0)
-    assert default_stream_config(4096) == StreamConfig(4096, 512, 512)
-    assert default_stream_config(512).lookahead <= 512 - default_stream_config(512).hop
+    assert framing(ModelConfig(window=4096)) == StreamConfig(4096, 512, 512)
+    short = framing(ModelConfig(channels=(4, 8), window=512))
+    assert short.lookahead <= 512 - short.hop
 
 
 @pytest.mark.parametrize("family", ["seed", "spectral"])

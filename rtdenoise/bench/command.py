@@ -31,8 +31,8 @@ from ..data.recordings import Corpus, default_data_dir
 from ..data.validation import GROUPS
 from ..errors import RtDenoiseError
 from ..evaluation.evaluate import evaluate, summarise, validation_examples
+from ..families.runtime import for_model
 from ..model import backends
-from ..model.config import SAMPLE_RATE
 from ..model.pretrained import model_dirs, torch_module
 from . import report
 from .speed import SpeedRow, Timed, cuda_hop_events, file_rtf, machine, time_hops
@@ -59,12 +59,12 @@ def speed_rows(live: list[LiveSystem], systems: dict[str, Timed], peers: list, t
     """Per-hop timing of every live system on each CPU backend and precision, then the peers'."""
     rows: list[SpeedRow] = []
     for s in live:
-        for b, precision in cpu_backends(s.model.config.family):
-            chosen = backends.for_model(s.model, b, threads, precision)
+        for b, precision in cpu_backends(s.model):
+            chosen = for_model(s.model, b, threads, precision)
             t = time_hops(s.model, s.framing, hops=hops, backend=chosen)
             whole = systems[s.label].rtf if chosen is s.backend else file_rtf(s.model, s.framing, chosen, examples)
-            rows.append(SpeedRow(s.label, chosen.label, 1000 * s.framing.latency / SAMPLE_RATE, whole,
-                                 1000 * s.framing.hop / SAMPLE_RATE, t.p50_ms, t.p99_ms))
+            rows.append(SpeedRow(s.label, chosen.label, s.framing.latency_ms, whole, s.framing.hop_ms,
+                                 t.p50_ms, t.p99_ms))
         if s.offline:
             rows.append(SpeedRow(s.offline, s.backend.label, None, systems[s.offline].rtf, None, None, None))
     for p in peers:

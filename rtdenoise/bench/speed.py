@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from ..families import framing
 from ..model.backends import Backend
-from ..model.config import ALL_PRESETS, SAMPLE_RATE, family_of, preset
+from ..model.config import ALL_PRESETS, SAMPLE_RATE, preset
+from ..model.framing import StreamConfig
 from ..model.pretrained import torch_module
-from ..signal.streaming import (StreamConfig, StreamingDenoiser, default_stream_config, enhance_like_stream,
-                                spectral_stream_config)
+from ..signal.streaming import StreamingDenoiser, enhance_like_stream
 
 
 @dataclass
@@ -71,8 +72,7 @@ def time_hops(model: Any, stream: StreamConfig | None = None, hops: int = 200, n
               backend: str | Backend | None = "auto") -> HopTiming:
     """Median and 99th percentile compute per hop over ``hops`` hops of noise input."""
     if stream is None:
-        stream = (spectral_stream_config(model.config) if family_of(model) == "spectral"
-                  else default_stream_config(model.config.window))
+        stream = framing(model)
     den = StreamingDenoiser(model, stream, backend=backend)
     den.warm_up()
     x = (0.05 * np.random.default_rng(0).standard_normal(stream.hop)).astype(np.float32)
@@ -87,7 +87,7 @@ def time_hops(model: Any, stream: StreamConfig | None = None, hops: int = 200, n
     p50, p99 = np.percentile(times, [50, 99]) * 1000
     params = sum(p.numel() for p in model.parameters()) / 1e6 if hasattr(model, "parameters") else float("nan")
     return HopTiming(name or "model", params, stream.window, stream.hop, stream.lookahead,
-                     den.backend.label, float(p50), float(p99), float(times.mean() / (stream.hop / SAMPLE_RATE)))
+                     den.backend.label, float(p50), float(p99), float(times.mean() / (stream.hop / stream.rate)))
 
 
 def random_model(name: str, device: str = "cpu") -> Any:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..families import of
+from ..families.runtime import for_model
 from ..model import backends
-from ..model.config import SAMPLE_RATE
+from ..model.framing import StreamConfig
 from ..model.pretrained import load_model
-from ..model.config import family_of
-from ..signal.offline import enhance_16k
-from ..signal.streaming import StreamConfig, default_stream_config, enhance_like_stream, spectral_stream_config
+from ..signal.offline import enhance_rows
+from ..signal.streaming import enhance_like_stream
 from . import peers
 from .speed import Timed
 
@@ -29,12 +30,11 @@ class LiveSystem:
     offline: str | None              # the label of its offline row (none for a spectral model: it is the same)
 
 
-def cpu_backends(family: str) -> list[tuple[str, str]]:
-    """Every CPU backend at every precision it has for the family (the seed family's int8 only
-    where its calibration clip is present)."""
-    per = backends.SPECTRAL_PRECISIONS if family == "spectral" else backends.PRECISIONS
-    return [(b, p) for b in backends.available() if b != "cuda" for p in per[b]
-            if family == "spectral" or p == "fp32" or backends.resolve_precision(b) == p]
+def cpu_backends(model: Any) -> list[tuple[str, str]]:
+    """Every CPU backend at every precision the model's family runs there (the seed family's int8
+    only where its calibration clip is present)."""
+    family = of(model)
+    return [(b, p) for b in backends.available() if b != "cuda" for p in family.usable_precisions(b)]
 
 
 def rtdenoise_systems(names: list[str], threads: int) -> tuple[dict[str, Timed], list[LiveSystem]]:
@@ -45,21 +45,20 @@ def rtdenoise_systems(names: list[str], threads: int) -> tuple[dict[str, Timed],
     live: list[LiveSystem] = []
     for name in names:
         model = load_model(name, "cpu")
-        family = model.config.family
-        spectral = family_of(model) == "spectral"
-        stream = spectral_stream_config(model.config) if spectral else default_stream_config(model.config.window)
-        precision = backends.resolve_precision(default_cpu, "auto", family)
-        be = backends.for_model(model, default_cpu, threads, precision)
-        label = f"{name} live {1000 * stream.latency / SAMPLE_RATE:.0f} ms"
+        family = of(model)
+        stream = family.framing(model.config)
+        precision = family.resolve_precision(default_cpu, "auto")
+        be = for_model(model, default_cpu, threads, precision)
+        label = f"{name} live {stream.latency_ms:.0f} ms"
         systems[label] = Timed(lambda x, m=model, s=stream, b=be: enhance_like_stream(m, x, s, backend=b))
-        other = next((p for b, p in cpu_backends(family) if b == default_cpu and p != precision), None)
+        other = next((p for b, p in cpu_backends(model) if b == default_cpu and p != precision), None)
         if other is not None:
-            alt = backends.for_model(model, default_cpu, threads, other)
+            alt = for_model(model, default_cpu, threads, other)
             systems[f"{label} ({default_cpu} {other})"] = Timed(
                 lambda x, m=model, s=stream, b=alt: enhance_like_stream(m, x, s, backend=b))
-        offline = None if spectral else f"{name} offline"
+        offline = None if family.fixed_framing else f"{name} offline"     # a fixed framing's offline is its stream's
         if offline:
-            systems[offline] = Timed(lambda x, m=model, b=be: enhance_16k(m, x, backend=b)[0])
+            systems[offline] = Timed(lambda x, m=model, b=be: enhance_rows(m, x, backend=b)[0])
         live.append(LiveSystem(label, model, stream, be, offline))
     return systems, live
 

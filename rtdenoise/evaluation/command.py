@@ -8,10 +8,11 @@ from pathlib import Path
 from ..data.recordings import Corpus, default_data_dir
 from ..data.validation import GROUPS
 from ..errors import RtDenoiseError
-from ..model import backends
+from ..families import of
+from ..families.runtime import open_model
 from ..options import add_model_flags
-from ..signal.offline import check_hop, enhance_16k
-from ..signal.streaming import StreamConfig, check_lookahead, default_stream_config, enhance_like_stream
+from ..signal.offline import enhance_rows
+from ..signal.streaming import enhance_like_stream
 from .evaluate import Enhancer, evaluate, pairs_from_folder, summarise, table, validation_examples, write_results
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", metavar="FILE", help="write every example's scores as CSV")
     p.add_argument("--noisy-only", action="store_true", help="score only the noisy input (no model)")
     p.add_argument("--live", action="store_true",
-                   help="also score the model as `rtdenoise live` runs it (hop --hop, default 512, look-ahead --lookahead)")
+                   help="also score the model as `rtdenoise live` runs it (its stream's hop --hop, look-ahead --lookahead)")
     p.add_argument("--lookahead", type=int, nargs="+", default=None,
-                   help="with --live: look-ahead in samples (default 512); several values score each")
-    add_model_flags(p)
+                   help="with --live: look-ahead in samples (default as rtdenoise live's); several values score each")
+    add_model_flags(p, hops=("overlap", "stream"))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -50,26 +51,7 @@ def main(args: argparse.Namespace) -> int:
         examples = validation_examples(corpus, args.groups, args.count, args.group_count, args.seconds)
     systems: dict[str, Enhancer] = {}
     if not args.noisy_only:
-        model, backend = backends.open_model(args.model, args.backend, args.device, precision=args.precision)
-        spectral = model.config.family == "spectral"
-        if spectral:
-            check_hop(model, args.hop)
-            for look in args.lookahead or []:
-                check_lookahead(model, look)
-        label = model.source.stem + (f" (live, {1000 * model.config.latency / model.config.sample_rate:.0f} ms)"
-                                     if spectral else "")
-        systems[label] = lambda x: enhance_16k(model, x, args.hop, backend=backend)[0]
-        if args.live and not spectral:     # a spectral model's offline output is its stream's
-            d = default_stream_config(model.config.window)
-            for look in args.lookahead or [d.lookahead]:
-                try:
-                    cfg = StreamConfig(d.window, args.hop or d.hop, look)
-                except ValueError as e:
-                    raise RtDenoiseError(str(e)) from None
-                rate = model.config.sample_rate
-                label = (f"{model.source.stem} live ({1000 * cfg.latency / rate:.0f} ms: "
-                         f"look-ahead {1000 * look / rate:.0f})")
-                systems[label] = lambda x, cfg=cfg: enhance_like_stream(model, x, cfg, backend=backend)
+        systems.update(model_systems(args))
     rows = evaluate(examples, systems)
     summary = summarise(rows)
     print(table(summary, by_snr=args.by_snr))
@@ -78,3 +60,23 @@ def main(args: argparse.Namespace) -> int:
         log.info("wrote %s", path)
     return 0
 
+
+def model_systems(args: argparse.Namespace) -> dict[str, Enhancer]:
+    """The model offline (``--overlap-hop``) and, with ``--live``, as its stream runs at each
+    look-ahead: each framing decided by the model's family exactly as ``live`` decides it."""
+    looks = args.lookahead or [None]
+    opened = open_model(args.model, args.backend, args.device, precision=args.precision, hop=args.hop,
+                        lookahead=looks[0])
+    model, backend = opened.model, opened.backend
+    family = of(model)
+    framings = [family.framing(model.config, args.hop, look) for look in looks]
+    family.check_overlap_hop(model.config, args.overlap_hop)
+    name = model.source.stem
+    offline: Enhancer = lambda x: enhance_rows(model, x, args.overlap_hop, backend=backend)[0]
+    if family.fixed_framing:                # its offline output is its stream's
+        return {f"{name} (live, {framings[0].latency_ms:.0f} ms)": offline}
+    systems = {name: offline}
+    for f in framings if args.live else []:
+        label = f"{name} live ({f.latency_ms:.0f} ms: look-ahead {1000 * f.lookahead / f.rate:.0f})"
+        systems[label] = lambda x, f=f: enhance_like_stream(model, x, f, backend=backend)
+    return systems

@@ -1,4 +1,4 @@
-"""``rtdenoise gui``: a monitor window for the live engine (see :mod:`rtdenoise.gui.session`)."""
+"""``rtdenoise gui``: a monitor window for the live engine (see :mod:`rtdenoise.gui.controller`)."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import RtDenoiseError
 from ..options import add_model_flags
 from ..signal.streaming import check_strength
-from .session import DEMO, Settings, Source, model_framing, read_source
+from .controller import DEMO, Settings, Source, model_latency, read_source
 
 NO_DISPLAY = ("no display to open a window on: run it in a desktop session, or set QT_QPA_PLATFORM=offscreen "
               "to run it headless")
@@ -33,12 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strength", type=float, default=1.0, help="0 (dry) .. 1 (fully denoised)")
     p.add_argument("--bypass", action="store_true", help="start bypassed")
     p.add_argument("--no-start", action="store_true", help="open the window without starting the engine")
-    add_model_flags(p, hop="live", threads=True)
+    add_model_flags(p, hops=("stream",), threads=True)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """The command line as the window's first settings; bad values fail here, in one line."""
-    check_strength(args.strength, "--strength")
+    check_strength(args.strength)
     if args.file and not Path(args.file).is_file():
         raise RtDenoiseError(f"{args.file}: no such file")
     if args.file:
@@ -56,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if settings.source.kind == "file":
         read_source(settings.source)          # an unreadable file is a one-line error, before any window
-    model_framing(settings.model)             # so is an unknown model
+    model_latency(settings.model)             # so is an unknown model
     check_display()
     try:
         from PyQt5 import QtWidgets

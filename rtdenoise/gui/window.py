@@ -15,8 +15,8 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from ..model.config import SAMPLE_RATE
 from .plots import LevelMeter, ScopeView
-from .session import (DEFAULT_PRESET, DEMO, FPS, LATENCY_PRESETS, VIEW_SECONDS, Session, Settings, Source,
-                      list_audio_devices, model_framing, model_names)
+from .controller import (DEFAULT_PRESET, DEMO, FPS, LATENCY_PRESETS, VIEW_SECONDS, Session, Settings, Source,
+                      list_audio_devices, model_latency, model_names)
 
 if TYPE_CHECKING:
     from ..live.engine import LiveEngine, Stats
@@ -210,13 +210,13 @@ class MonitorWindow(QtWidgets.QMainWindow):
                 return
 
     def _fit_presets(self) -> None:
-        """Grey out the latency presets the model's window cannot hold (look-ahead + hop > window),
+        """Grey out the latency presets the model cannot stream with (its family decides, as for live),
         and move off one that does not fit to the largest that does. A model with a fixed latency
         (the spectral family) gets one preset, its own, and the others are greyed out."""
-        window, fixed = model_framing(self.model_box.currentData())
+        fixed, fits_model = model_latency(self.model_box.currentData())
         own = next((i for i in range(self.preset_box.count()) if self.preset_box.itemData(i) == OWN_FRAMING), -1)
         if fixed is not None and own < 0:
-            self.preset_box.addItem(f"the model's ({1000 * fixed / SAMPLE_RATE:.0f} ms)", OWN_FRAMING)
+            self.preset_box.addItem(f"the model's ({fixed:.0f} ms)", OWN_FRAMING)
             own = self.preset_box.count() - 1
         elif fixed is None and own >= 0:
             was_current = self.preset_box.currentIndex() == own
@@ -227,7 +227,7 @@ class MonitorWindow(QtWidgets.QMainWindow):
         fits = []
         for i in range(self.preset_box.count()):
             hop, look = self.preset_box.itemData(i)
-            ok = (i == own) if fixed is not None else (hop is None or (hop + (look or 0) <= window))
+            ok = (i == own) if fixed is not None else fits_model(hop, look)
             self.preset_box.model().item(i).setEnabled(ok)
             fits.append(ok)
         if not fits[self.preset_box.currentIndex()] and any(fits):

@@ -1,7 +1,8 @@
 """The live engine and its devices: the callback, rings and inference thread (``engine``,
-``ring``), the file clock (``files``), starting an engine between devices (``session``), audio
-devices (``devices``), the virtual microphone (``virtual_mic``), and ``rtdenoise live``
-(``command``). ``rtdenoise.live.LiveEngine`` is imported on first use, so listing devices loads
+``ring``, ``fallback``), the file clock (``file_clock``), an engine for a model by name
+(``builder``), an engine between devices (``device_session``), audio devices (``devices``), the
+audio server's ``pactl`` (``pactl``), the virtual microphone (``virtual_mic``), and ``rtdenoise
+live`` (``command``). ``rtdenoise.live.LiveEngine`` is imported on first use, so listing devices loads
 no model library.
 """
 from __future__ import annotations

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RtDenoiseError
-from ..options import add_model_flags, at_least
+from ..options import add_control_flags, add_model_flags
 from ..signal.audio import open_input, output_subtype, read_audio, writable, write_audio
-from ..signal.streaming import check_strength
+from ..signal.streaming import effective_strength
+from .builder import build_engine
+from .device_session import DeviceSession
 from .devices import STREAM_STOPPED, DeviceError
 from .engine import LiveConfig, LiveEngine
-from .files import run_file
-from .session import DeviceSession, build_engine
+from .file_clock import run_file
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     io.add_argument("--realtime", action="store_true", help="with --in-file: run at real-time pace, not as fast as possible")
     io.add_argument("--record", metavar="DIR", help="write input.wav, output.wav and noise.wav (sample-aligned) here")
     t = p.add_argument_group("latency")
-    t.add_argument("--lookahead", type=int, help="samples of future G sees, at 16 kHz (default 512: 32 ms; "
-                   "spectral models see none)")
+    t.add_argument("--lookahead", type=int, help="samples of future G sees, at the model's rate (seed family: "
+                   "default 512, 32 ms at 16 kHz; spectral models see none)")
     t.add_argument("--safety-ms", type=float, default=None,
                    help="output margin against compute jitter (default: 20 ms, more for a slow model)")
     t.add_argument("--block-ms", type=float, default=LiveConfig.block_ms, help="audio callback block")
@@ -47,10 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--device-latency", default="0.02", help="PortAudio latency: low, high or seconds (default 0.02)")
     c = p.add_argument_group("controls")
     c.add_argument("--bypass", action="store_true", help="start bypassed (dry input, same latency)")
-    c.add_argument("--strength", type=float, default=1.0, help="0 (dry) .. 1 (fully denoised)")
-    c.add_argument("--atten-limit", type=float, metavar="DB", help="remove at most this many dB of noise")
+    add_control_flags(c)
     c.add_argument("--stats-every", type=float, default=10.0, help="seconds between statistics lines (0: only at exit)")
-    add_model_flags(p, hop="live", threads=True)
+    add_model_flags(p, hops=("stream",), threads=True)
 
 
 def _engine(args: argparse.Namespace, rate: int, cin: int, cout: int, noise: bool = False) -> LiveEngine:
@@ -59,10 +59,7 @@ def _engine(args: argparse.Namespace, rate: int, cin: int, cout: int, noise: boo
                           safety_ms=args.safety_ms, block_ms=args.block_ms,
                           record=Path(args.record) if args.record else None, noise_output=noise)
     engine.set_bypass(args.bypass)
-    engine.set_strength(check_strength(args.strength, "--strength"))
-    at_least("--atten-limit", args.atten_limit, 0)
-    if args.atten_limit is not None:
-        engine.set_attenuation_limit(args.atten_limit)
+    engine.set_strength(effective_strength(args.strength, args.atten_limit))
     return engine
 
 
@@ -99,6 +96,7 @@ def _stop_on_signals() -> None:
 
 def main(args: argparse.Namespace) -> int:
     _stop_on_signals()
+    effective_strength(args.strength, args.atten_limit)    # checked before any model loads
     if args.in_file:
         return _run_files(args)
     lost = False

@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import RtDenoiseError
-from ..model.config import SAMPLE_RATE
-from ..signal.streaming import StreamConfig, StreamingDenoiser, default_stream_config, spectral_stream_config
+from ..families import framing
+from ..model.framing import StreamConfig
+from ..signal.streaming import StreamingDenoiser
 from .fallback import DryFallback
 from .ring import SampleRing
 
@@ -44,11 +45,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class LiveConfig:
-    """How the engine frames and buffers audio. Times in milliseconds; ``None`` hop or look-ahead
-    means the default for the model (see :func:`rtdenoise.streaming.default_stream_config`)."""
+    """How the engine buffers audio, in milliseconds (the framing is the model's: :class:`StreamConfig`)."""
 
-    hop_ms: float | None = None
-    lookahead_ms: float | None = None
     # Output scheduled this far behind the input, to absorb compute jitter. None: at least 20 ms,
     # and at least a block plus twice G's time per hop as measured at start, plus 4 ms.
     safety_ms: float | None = None
@@ -176,19 +174,17 @@ class LiveEngine:
 
     def __init__(self, model: Any, rate: int, in_channels: int = 1, out_channels: int = 1,
                  config: LiveConfig | None = None, stream: StreamConfig | None = None,
-                 record: Path | None = None, noise_output: bool = False, model_rate: int = SAMPLE_RATE,
+                 record: Path | None = None, noise_output: bool = False,
                  preemphasis: float | None = None, backend: "str | Backend | None" = "auto") -> None:
         self.config = config = config or LiveConfig()
-        window = model.config.window if hasattr(model, "config") else None
-        if stream is None and getattr(getattr(model, "config", None), "family", "seed") == "spectral":
-            stream = spectral_stream_config(model.config)
-        elif stream is None:
-            if window is None:
+        if stream is None:
+            if not hasattr(model, "config"):
                 raise ValueError("a window function needs an explicit StreamConfig")
-            stream = default_stream_config(window, model_rate, config.hop_ms, config.lookahead_ms)
-        self.framing = stream
+            stream = framing(model)
         self.denoiser = StreamingDenoiser(model, stream, preemphasis, backend=backend)
-        self.rate, self.model_rate = int(rate), int(model_rate)
+        self.framing = stream = self.denoiser.config
+        self.rate, self.model_rate = int(rate), int(stream.rate)
+        model_rate = self.model_rate
         self.in_channels, self.out_channels = in_channels, out_channels
         ms = lambda t: int(round(t * self.rate / 1000))
         self.block = max(1, ms(config.block_ms))
@@ -205,7 +201,6 @@ class LiveEngine:
         self._resample_out = _Resampler(model_rate, self.rate) if self.rate != model_rate else None
         self._resample_noise = _Resampler(model_rate, self.rate) if self.rate != model_rate and noise_output else None
         self.resampler_delay = _Resampler.round_trip_delay(self.rate, model_rate) if self.rate != model_rate else 0
-        self._pending = np.zeros(0, np.float32)          # model-rate input not yet a whole hop
         self._hop_out = np.zeros(stream.hop, np.float32)
         self._set_safety(ms(20.0 if config.safety_ms is None else config.safety_ms))
         self._played = {"out": 0, "noise": 0}
@@ -218,7 +213,6 @@ class LiveEngine:
         self._hops = 0
         self._late_events = 0
         self._dropped = 0
-        self._nonfinite = 0
         self.device_xruns = 0
         self.device_latency = 0.0                         # seconds, in + out, as PortAudio reports
         self._xruns_from = 0                              # playback frame where device start-up ends (start())
@@ -319,27 +313,20 @@ class LiveEngine:
     def pump(self, final: bool = False) -> int:
         """Process what has been captured; returns the number of hops run. ``final`` also pushes
         silence through so that every captured sample reaches the output."""
-        avail = self.ring_in.available()
-        x = self.ring_in.read(avail)
-        bad = ~np.isfinite(x)
-        if bad.any():                  # one NaN would stay in the filters' state for good: make it silence
-            self._nonfinite += int(bad.sum())
-            x[bad] = 0.0
+        x = self.denoiser.scrub(self.ring_in.read(self.ring_in.available()))   # before the resampler's state
         if self._resample_in is not None:
             x = self._resample_in(x, final)
         if final:
-            tail = self.framing.latency + (-(len(self._pending) + len(x) + self.framing.latency) % self.framing.hop)
-            x = np.concatenate([x, np.zeros(tail, np.float32)])
-        data = np.concatenate([self._pending, x]) if len(self._pending) else x
-        H = self.framing.hop
-        count = len(data) // H
-        for k in range(count):
+            x = np.concatenate([x, np.zeros(self.denoiser.padding(len(x)), np.float32)])
+        hops = self.denoiser.hops(x)
+        count = len(hops)
+        for k, hop_in in enumerate(hops):
             late = self.realtime and not final and self._slack() < 1.2 * self._compute_estimate
             if late and not self._was_late:
                 self._late_events += 1
             self._was_late = late
             t0 = time.perf_counter()
-            self.denoiser.process_hop(data[k * H:(k + 1) * H], self._hop_out, run_model=not late)
+            self.denoiser.process_hop(hop_in, self._hop_out, run_model=not late)
             if not late:
                 spent = time.perf_counter() - t0
                 self._times[self._hops % len(self._times)] = spent
@@ -358,7 +345,6 @@ class LiveEngine:
             if noise is not None and self._resample_noise is not None:
                 noise = self._resample_noise(noise, last)
             self._emit(out, noise)            # hop by hop: the output side gets each as soon as it exists
-        self._pending = data[count * H:].copy()
         return count
 
     def _slack(self) -> float:
@@ -400,7 +386,7 @@ class LiveEngine:
         nap = max(0.001, self.block / self.rate / 4)
         try:
             while not self._stop.is_set():
-                if self.ring_in.available() * self.model_rate / self.rate + len(self._pending) >= self.framing.hop:
+                if self.ring_in.available() * self.model_rate / self.rate + self.denoiser.pending >= self.framing.hop:
                     self.pump()
                 else:
                     time.sleep(nap)
@@ -439,7 +425,7 @@ class LiveEngine:
             late_hops=self.denoiser.late_hops, late_events=self._late_events,
             input_overruns=self.ring_in.overruns, output_underruns=self.ring_out.underruns,
             filled_dry_samples=self.fallback.samples, filled_dry_events=self.fallback.events,
-            device_xruns=self.device_xruns, dropped_hops=self._dropped, nonfinite_samples=self._nonfinite,
+            device_xruns=self.device_xruns, dropped_hops=self._dropped, nonfinite_samples=self.denoiser.nonfinite_samples,
             algorithmic_latency_ms=algo,
             latency_ms=1000 * (self.latency_samples / self.rate + self.device_latency), backend=self.backend_label)
 
@@ -447,4 +433,4 @@ class LiveEngine:
     def latency_samples(self) -> int:
         """Capture-to-playback delay the engine adds, in device samples (without device latency):
         output sample ``t`` plays what input sample ``t - latency_samples`` was."""
-        return self._start_at + int(round(self.framing.lookahead * self.rate / self.model_rate)) + self.resampler_delay
+        return self._start_at + int(round(self.framing.delay * self.rate / self.model_rate)) + self.resampler_delay

@@ -1,8 +1,10 @@
 """Inference backends: the same generator run by eager torch, ONNX Runtime or a CUDA graph.
 
 Every consumer of G (offline :func:`~rtdenoise.signal.offline.enhance`, :class:`~rtdenoise.signal.streaming.StreamingDenoiser`,
-the live engine, the benchmark) takes a *window function*: ``fn(frames [B, W] float32) -> [B, W]``.
-This module builds one per backend, so the rest of the package never knows which runs:
+the live engine, the benchmark) takes a :class:`Backend`: the seed family's *window function*
+``fn(frames [B, W] float32) -> [B, W]`` or the spectral family's *step function*. Each family builds
+its own from the parts here (:mod:`rtdenoise.families`), so the rest of the package never knows which
+runs:
 
 ``torch``
     Eager PyTorch on the model's device, in inference mode: the fallback where PyTorch is installed.
@@ -33,46 +35,34 @@ cuda resident on the GPU between hops (one captured graph per live frame), on to
 
 ``auto`` picks ``cuda`` when a GPU is there, else ``onnx`` when onnxruntime is installed, else
 ``torch``. This module imports PyTorch only for the torch and cuda backends; without it,
-``--backend torch`` or ``cuda`` says in one line which extra to install.
+``--backend torch`` or ``cuda`` says in one line which extra to install. It knows no family: which
+precisions a family offers, and how its generator becomes a function, its family decides.
 """
 from __future__ import annotations
 
 import importlib.util
 import logging
 import os
-import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import BackendError, RtDenoiseError
-from . import graphs
-from .config import family_of
-from .framing import initial_state, skip_frame
+from ..errors import BackendError
 from .pretrained import NEEDS_TORCH, torch_module
+from .types import StepFn, WindowFn
 
 log = logging.getLogger(__name__)
 
-#: The seed family's ``fn(frames [B, W] float32) -> [B, W]`` (or the last ``tail`` samples).
-WindowFn = Callable[[np.ndarray], np.ndarray]
-#: The spectral family's ``fn(spec [B, T, bins, 2] float32, state) -> (enhanced spec, new state)``.
-StepFn = Callable[[np.ndarray, Sequence[np.ndarray]], tuple[np.ndarray, list[np.ndarray]]]
-#: ``skip(state, spec [1, 1, bins, 2]) -> state`` after a frame the network did not run on.
-SkipFn = Callable[[list, np.ndarray], list]
 BACKENDS = ("cuda", "onnx", "torch")
-#: Precisions per backend; the first is what ``auto`` means there.
-PRECISIONS = {"cuda": ("fp32", "fp16", "bf16"), "onnx": ("int8", "fp32"), "torch": ("fp32",)}
-#: The spectral family on onnx: fp32 by default (see :func:`rtdenoise.model.graphs.step_fn` for why).
-SPECTRAL_PRECISIONS = {"cuda": ("fp32", "fp16", "bf16"), "onnx": ("fp32", "int8"), "torch": ("fp32",)}
 
 
 @dataclass
 class Backend:
-    """A ready window function and what it is, for logs, statistics and benchmark tables."""
+    """A ready window or step function and what it is, for logs, statistics and benchmark tables."""
 
     name: str                 # cuda, onnx or torch (or custom)
-    fn: WindowFn
+    fn: "WindowFn | StepFn"
     label: str                # e.g. "onnx int8 (1 thread)"
     precision: str = "fp32"
     threads: int | None = None
@@ -108,7 +98,7 @@ def choose(name: str | None = "auto", device: Any = None) -> str:
     ``device="cpu"`` rules out CUDA for ``auto``."""
     name = (name or "auto").lower()
     if name == "auto":
-        on_cpu = device is not None and _device_type(device) == "cpu"
+        on_cpu = device is not None and device_type(device) == "cpu"
         if cuda_available() and not on_cpu:
             return "cuda"
         if onnx_available():
@@ -127,11 +117,11 @@ def choose(name: str | None = "auto", device: Any = None) -> str:
     return name
 
 
-def _device_type(device: Any) -> str:
+def device_type(device: Any) -> str:
     return str(getattr(device, "type", device)).split(":")[0]
 
 
-def _model_device(model: Any) -> str:
+def device_of(model: Any) -> str:
     """The device type a model's weights are on ("cpu" for a model without torch)."""
     if hasattr(model, "parameters"):
         return next(model.parameters()).device.type
@@ -143,29 +133,6 @@ def model_device(name: str) -> str:
     return "cuda" if name == "cuda" else "cpu"
 
 
-def resolve_precision(name: str, precision: str | None = "auto", family: str = "seed") -> str:
-    """The precision ``auto`` means on backend ``name`` for a model ``family`` (for the seed family
-    int8 on onnx, else fp32); a named one is checked to exist there."""
-    choices = (SPECTRAL_PRECISIONS if family == "spectral" else PRECISIONS).get(name, ("fp32",))
-    if precision in (None, "auto"):
-        if name == "onnx" and family == "seed" and not _calibration_present():
-            log.info("no int8 calibration clip found; onnx runs in fp32")
-            return "fp32"
-        return choices[0]
-    if precision not in choices:
-        raise BackendError(f"precision {precision} is not available on backend {name}: choose {', '.join(choices)}")
-    return precision
-
-
-def _calibration_present() -> bool:
-    from .pretrained import calibration_file
-    try:
-        calibration_file()
-        return True
-    except RtDenoiseError:
-        return False
-
-
 def default_threads() -> int:
     """CPU threads for onnx when none are asked for: torch's setting where torch is loaded, else
     every core."""
@@ -174,44 +141,18 @@ def default_threads() -> int:
     return torch.get_num_threads() if torch is not None else (os.cpu_count() or 1)
 
 
-def build(model: Any, name: str | None = "auto", threads: int | None = None,
-          precision: str | None = "auto", tail: int | None = None) -> Backend:
-    """A window function (seed family) or step function (spectral family) running ``model`` on
-    backend ``name`` (see the module docstring).
-
-    ``threads``: CPU threads for onnx (default: :func:`default_threads`). ``tail``: return only the
-    last ``tail`` samples of each window (seed family only). The model is moved to the backend's
-    device if it is not there (the cuda backend needs it on the GPU)."""
-    name = choose(name, _model_device(model))
-    if name != "onnx" and not hasattr(model, "parameters"):
-        raise BackendError(f"backend {name} needs the model's weights in PyTorch: {NEEDS_TORCH}")
-    if family_of(model) == "spectral":
-        return _build_spectral(model, name, threads, resolve_precision(name, precision, "spectral"))
-    precision = resolve_precision(name, precision)
-    W = model.config.window
-    if tail is not None and not 0 < tail <= W:
-        raise BackendError(f"tail must be in 1..{W} samples, got {tail}")
-    tail = None if tail == W else tail
-    if name == "torch":
-        return Backend("torch", _cut(torch_fn(model), tail), _torch_label(model), tail=tail)
-    if name == "onnx":
-        threads = threads or default_threads()
-        return Backend("onnx", graphs.window_fn(model, threads, precision, tail), f"onnx {precision} ({_threads(threads)})",
-                       precision, threads, tail)
-    from .cuda import DTYPES, window_fn
-    return Backend("cuda", _cut(window_fn(model, DTYPES[precision]), tail), _cuda_label(precision), precision, tail=tail)
-
-
-def _torch_label(model: Any) -> str:
+def torch_label(model: Any) -> str:
+    """``torch cpu (1 thread)``: what a torch backend is, for logs and tables."""
     device = next(model.parameters()).device
-    return f"torch {device.type}" + (f" ({_threads(torch_module().get_num_threads())})" if device.type == "cpu" else "")
+    return f"torch {device.type}" + (f" ({threads_label(torch_module().get_num_threads())})" if device.type == "cpu" else "")
 
 
-def _cuda_label(precision: str) -> str:
+def cuda_label(precision: str) -> str:
+    """``cuda fp32 (the GPU's name)``."""
     return f"cuda {precision} ({torch_module().cuda.get_device_name()})"
 
 
-def _cut(fn: WindowFn, tail: int | None) -> WindowFn:
+def cut(fn: WindowFn, tail: int | None) -> WindowFn:
     """``fn`` returning only the last ``tail`` samples (backends that compute the whole window anyway)."""
     if tail is None:
         return fn
@@ -232,61 +173,7 @@ def whole_windows(backend: Backend, window: int) -> WindowFn:
     return run
 
 
-_built: "weakref.WeakKeyDictionary[Any, dict[tuple, Backend]]" = weakref.WeakKeyDictionary()
-
-
-def for_model(model: Any, name: "str | Backend | None" = "auto", threads: int | None = None,
-              precision: str | None = "auto", tail: int | None = None) -> Backend:
-    """:func:`build`, remembered per model object, so repeated ``enhance`` calls reuse one session.
-    A plain window function (tests, custom models) passes through as it is, and so does a ready
-    :class:`Backend` as ``name``, except that a whole-window one is rebuilt alike with ``tail``
-    when a tail is asked for (the stream asks; the caller need not know).
-
-    Why per object: building an ONNX session hashes every weight and loads the graph (a fraction of
-    a second for small models, more for the seed preset); weights changed in place afterwards (as
-    in training, which uses ``torch``) need a fresh model object or :func:`build`."""
-    family = family_of(model)
-    if isinstance(name, Backend):
-        if tail is None or name.tail == tail or name.name not in BACKENDS or family != "seed":
-            return name
-        name, threads, precision = name.name, name.threads, name.precision
-    if family is None or (hasattr(model, "parameters") and not _is_generator(model)):
-        if hasattr(model, "parameters"):              # a stand-in torch module (tests): eager only
-            return Backend("torch", torch_fn(model), "torch (custom module)")
-        return Backend("custom", model, "custom function")
-    backend = choose(name, _model_device(model))
-    tail = None if family == "spectral" or tail == model.config.window else tail
-    key = (backend, threads or default_threads(), resolve_precision(backend, precision, family), tail)
-    per_model = _built.setdefault(model, {})
-    if key not in per_model:
-        per_model[key] = build(model, *key)
-    return per_model[key]
-
-
-def _is_generator(model: Any) -> bool:
-    """Whether a torch module is one of the two families' generators (not a stand-in)."""
-    from .weights import GENERATORS
-    return isinstance(model, tuple(GENERATORS.values()))
-
-
-def open_model(model: str | None = None, backend: str | None = "auto", device: str | None = None,
-               threads: int | None = None, precision: str | None = "auto",
-               tail: "Callable[[Any], int | None] | None" = None) -> tuple[Any, Backend]:
-    """Load a model by name or path onto the device its backend needs, and build that backend:
-    what every command's shared ``--model/--backend/--device/--precision`` flags mean. ``tail``
-    maps the loaded model to the tail its consumer reads (a stream's), if not whole windows."""
-    from .pretrained import load_model
-    name = choose(backend, device)
-    if device is not None and _device_type(device) != model_device(name):
-        raise BackendError(f"backend {name} runs on {model_device(name)}, not on --device {device}")
-    net = load_model(model, model_device(name) if torch_module() is not None else None)
-    precision = resolve_precision(name, precision, net.config.family)
-    chosen = for_model(net, name, threads, precision, tail(net) if tail else None)
-    log.info("backend: %s", chosen.label)
-    return net, chosen
-
-
-def _threads(n: int) -> str:
+def threads_label(n: int) -> str:
     return f"{n} thread{'s' if n > 1 else ''}"
 
 
@@ -304,22 +191,7 @@ def torch_fn(model: Any) -> WindowFn:
     return run
 
 
-# --- the spectral family --------------------------------------------------------------------------
-
-def _build_spectral(model: Any, name: str, threads: int | None, precision: str) -> Backend:
-    cfg = model.config
-    skip = lambda state, spec: skip_frame(state, spec, cfg)
-    zeros = lambda batch: initial_state(cfg, batch)
-    if name == "torch":
-        return Backend("torch", spectral_torch_fn(model), _torch_label(model), initial_state=zeros, skip=skip)
-    if name == "onnx":
-        threads = threads or default_threads()
-        return Backend("onnx", graphs.step_fn(model, threads, precision), f"onnx {precision} ({_threads(threads)})",
-                       precision, threads, initial_state=zeros, skip=skip)
-    from .cuda import DTYPES, step_fn
-    fn, initial, skip_on_gpu = step_fn(model, DTYPES[precision])
-    return Backend("cuda", fn, _cuda_label(precision), precision, initial_state=initial, skip=skip_on_gpu)
-
+# --- torch, a step function -----------------------------------------------------------------------
 
 def spectral_torch_fn(model: Any) -> StepFn:
     """Eager torch on the model's device, in inference mode; state as numpy arrays."""

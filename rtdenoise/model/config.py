@@ -164,11 +164,8 @@ class SpectralConfig:
 AnyConfig = Union[ModelConfig, SpectralConfig]
 
 
-def family_of(thing: Any) -> str | None:
-    """The generator family of a model (a torch module or a graph model) or of a config; None for
-    anything else, such as a plain window function."""
-    config = getattr(thing, "config", thing)
-    return getattr(config, "family", None)
+#: Each family's config class, by the name a model's JSON gives (what a family does with its
+#: config: :mod:`rtdenoise.families`).
 FAMILIES: dict[str, type] = {"seed": ModelConfig, "spectral": SpectralConfig}
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .seed import NoiseCanceler
-from .framing import skip_frame
+from .spectral_numpy import skip_frame
 from .spectral import SpectralCanceler
 
 log = logging.getLogger(__name__)

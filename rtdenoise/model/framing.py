@@ -1,89 +1,80 @@
-"""The spectral family's framing, bands and state, in numpy: what runs without PyTorch.
+"""How a model streams: its framing, one frozen value that every caller reads.
 
-The torch module (:class:`rtdenoise.model.spectral.SpectralCanceler`) and the numpy signal path
-(:mod:`rtdenoise.signal.stft`) share these, so a stream on ONNX Runtime needs no torch at all.
+A :class:`StreamConfig` says what a stream holds (``window``), how often the generator runs
+(``hop``), how much future it sees (``lookahead``), how far behind its analysis puts the output
+beyond that (``analysis_delay``: a spectral model's overlapping frames) and the rate it all counts
+in. The family decides it once from the model's config and the user's optional hop and look-ahead
+(:func:`rtdenoise.families.framing`); the stream, the live engine, eval, bench, export and the
+window read it from there. It needs no weights: the config alone decides it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .config import SpectralConfig
-
-#: Names of the state tensors, in the order :meth:`SpectralCanceler.step` takes and returns them.
-STATE_GRU, STATE_DF = "gru", "df"
+from ..errors import ParameterError
+from .config import SAMPLE_RATE
 
 
-def sqrt_hann(n: int) -> np.ndarray:
-    """Periodic square-root Hann window: used for analysis and synthesis, its square overlap-adds to
-    exactly one at 50% overlap, so a frame passed through unchanged reconstructs the input."""
-    return np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
+@dataclass(frozen=True)
+class StreamConfig:
+    """Framing of a stream at the model's rate: window ``W``, hop ``H``, look-ahead ``A``."""
 
+    window: int
+    hop: int
+    lookahead: int = 0
+    analysis_delay: int = 0      # output held back beyond the look-ahead by the analysis itself
+    rate: int = SAMPLE_RATE
 
-def erb_centres(n_fft: int, rate: int, count: int, min_bins: float = 2.0) -> np.ndarray:
-    """``count`` band centres in Hz from 0 to Nyquist, spaced in proportion to the ear's ERB
-    bandwidth (Glasberg and Moore) but never closer than ``min_bins`` FFT bins, where ERB spacing
-    would put several bands inside one bin."""
-    nyquist, bin_hz = rate / 2, rate / n_fft
+    def __post_init__(self) -> None:
+        if not 0 < self.hop <= self.window:
+            raise ParameterError("hop", f"{{name}} must be between 1 and {self.window}, got {self.hop}")
+        room = self.window - self.hop - self.analysis_delay
+        if not 0 <= self.lookahead <= room:
+            raise ParameterError("lookahead", f"{{name}} must be in 0..{room} samples (window {self.window} "
+                                              f"minus hop {self.hop}), got {self.lookahead}")
 
-    def walk(k: float) -> np.ndarray:
-        c = [0.0]
-        for _ in range(count - 1):
-            c.append(c[-1] + max(min_bins * bin_hz, k * 24.7 * (4.37 * c[-1] / 1000 + 1)))
-        return np.asarray(c)
+    @property
+    def delay(self) -> int:
+        """Output sample ``m`` estimates input sample ``m - delay``."""
+        return self.lookahead + self.analysis_delay
 
-    if walk(0.0)[-1] > nyquist:
-        raise ValueError(f"{count} bands at least {min_bins} bins apart do not fit below {nyquist:g} Hz")
-    lo, hi = 0.0, 10.0
-    for _ in range(60):                      # the last centre grows with k: bisect it onto Nyquist
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if walk(mid)[-1] < nyquist else (lo, mid)
-    c = walk(hi)
-    return c * (nyquist / c[-1])
+    @property
+    def latency(self) -> int:
+        """Algorithmic latency in samples: a hop to fill, plus the delay."""
+        return self.hop + self.delay
 
+    @property
+    def latency_ms(self) -> float:
+        return 1000 * self.latency / self.rate
 
-def erb_triangles(n_fft: int, rate: int, count: int) -> np.ndarray:
-    """[count, bins] triangular bands on :func:`erb_centres`. Each bin's weights sum to one over
-    the bands, so spreading band gains with them interpolates between neighbouring bands."""
-    c = erb_centres(n_fft, rate, count)
-    f = np.arange(n_fft // 2 + 1) * rate / n_fft
-    tri = np.zeros((count, len(f)), np.float64)
-    for i in range(count):
-        if i > 0:
-            rise = (f >= c[i - 1]) & (f <= c[i])
-            tri[i, rise] = (f[rise] - c[i - 1]) / (c[i] - c[i - 1])
-        if i < count - 1:
-            fall = (f >= c[i]) & (f <= c[i + 1])
-            tri[i, fall] = (c[i + 1] - f[fall]) / (c[i + 1] - c[i])
-        tri[i, f == c[i]] = 1.0
-    return (tri / tri.sum(axis=0, keepdims=True)).astype(np.float32)
+    @property
+    def hop_ms(self) -> float:
+        return 1000 * self.hop / self.rate
 
+    @property
+    def crossfade(self) -> int:
+        return min(self.hop, self.lookahead)
 
-def frame_count(n: int, n_fft: int, hop: int) -> int:
-    """Frames that cover ``n`` samples, each sample by two frames, after ``n_fft - hop`` samples of
-    silence (the stream's framing)."""
-    return max(1, (n - 1 + n_fft - hop) // hop + 1)
+    @property
+    def tail(self) -> int:
+        """The samples at the end of each window a sliding-window stream reads: this hop's output
+        and the crossfade into the next (all a backend need compute; see :mod:`rtdenoise.model.export`)."""
+        return self.hop + self.lookahead
 
+    def ramp(self) -> np.ndarray:
+        """Raised-cosine fade-in of ``crossfade`` samples; ``1 - ramp`` is the matching fade-out."""
+        c = self.crossfade
+        return (0.5 - 0.5 * np.cos(np.pi * (np.arange(c) + 0.5) / c)).astype(np.float32) if c else np.zeros(0, np.float32)
 
-def skip_frame(state: list, spec: np.ndarray, config: SpectralConfig) -> list:
-    """The state after a frame the network did not run on (a late hop): the recurrent part as it
-    was, and the deep filter's history of input frames advanced by this one, so the taps still
-    line up with the frames they were trained on. Numpy arrays [B, ...]; ``spec`` [B, 1, bins, 2]."""
-    if len(state) < 2:
-        return list(state)
-    history = np.concatenate([state[1][:, 1:], spec[:, -1:, :config.df_bins]], axis=1)
-    return [state[0], history.astype(np.float32)]
-
-
-def initial_state(config: SpectralConfig, batch: int = 1) -> list[np.ndarray]:
-    """The state at the start of a stream (silence before it), in the order the step takes it:
-    the GRUs' hidden state [layers, batch, hidden], then (with a deep filter of more than one tap)
-    the last ``df_order - 1`` input frames of its bins [batch, df_order - 1, df_bins, 2]."""
-    state = [np.zeros((config.layers, batch, config.hidden), np.float32)]
-    if config.df_bins and config.df_order > 1:
-        state.append(np.zeros((batch, config.df_order - 1, config.df_bins, 2), np.float32))
-    return state
-
-
-def state_names(config: SpectralConfig) -> list[str]:
-    """The state tensors' names (the ONNX graph's input names after ``spec``)."""
-    return [STATE_GRU] + ([STATE_DF] if config.df_bins and config.df_order > 1 else [])
+    def weight(self) -> np.ndarray:
+        """A sliding-window stream's blend as a weight over window positions (see
+        :mod:`rtdenoise.families.seed`)."""
+        w = np.zeros(self.window, np.float32)
+        own = self.window - self.lookahead - self.hop         # where this hop's output starts
+        c = self.crossfade
+        w[own:own + self.hop] = 1.0
+        w[own:own + c] = self.ramp()
+        w[own + self.hop:own + self.hop + c] = 1.0 - self.ramp()
+        return w

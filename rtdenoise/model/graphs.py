@@ -7,7 +7,9 @@ Where a graph comes from, in order:
    whose checksum does not match is refused in one line, as weights are.
 2. **Exported** from the torch module into ``$RTDENOISE_CACHE`` (``~/.cache/rtdenoise``), keyed by a
    hash of the architecture and every weight, once per set of weights, tail and precision (a few
-   seconds; :mod:`rtdenoise.model.export`). Each file is written with a checksum beside it and
+   seconds; :mod:`rtdenoise.model.export`), as the model's family says (its ``cache_name``,
+   ``export`` and ``quantize``: an :class:`Exporter`; this module knows no family). Each file is
+   written with a checksum beside it and
    checked when loaded: a file damaged since it was written is exported again, even one that still
    parses. Needs PyTorch; this is how a model a user trained runs on onnx.
 3. For a seed-family stream that asks for an output tail no graph computes alone, the shipped
@@ -21,14 +23,29 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..errors import BackendError, ModelError
-from .pretrained import NEEDS_TORCH, graph_key, sha256, torch_module
+from .format import graph_key, sha256
+from .pretrained import NEEDS_TORCH, torch_module
+from .types import StepFn, WindowFn
 
 log = logging.getLogger(__name__)
+
+
+class Exporter(Protocol):
+    """What a family tells this module about its graphs (:class:`rtdenoise.families.base.Family`)."""
+
+    def cache_name(self, config: Any, precision: str, tail: int | None) -> str:
+        """The cache file's name before the weights' hash."""
+
+    def export(self, model: Any, path: Path, tail: int | None) -> None:
+        """Write the fp32 graph."""
+
+    def quantize(self, model: Any, fp32: Path, path: Path) -> None:
+        """Write the int8 graph made from the fp32 one."""
 
 
 _fallback_cache: list[Path] = []
@@ -70,15 +87,9 @@ def weights_key(model: Any) -> str:
     return h.hexdigest()[:20]
 
 
-def cache_path(model: Any, precision: str = "fp32", tail: int | None = None) -> Path:
-    """The cache file for a torch generator's weights, precision and (seed family) tail; the seed
-    family's int8 also keys on the calibration clip."""
-    if model.config.family == "spectral":
-        return cache_dir() / "onnx" / f"spectral-{precision}-{weights_key(model)}.onnx"
-    from .export import calibration_key
-    W = model.config.window
-    calib = f"-c{calibration_key()}" if precision == "int8" else ""
-    return cache_dir() / "onnx" / f"g-w{W}-t{tail or W}-{precision}{calib}-{weights_key(model)}.onnx"
+def cache_path(model: Any, family: Exporter, precision: str = "fp32", tail: int | None = None) -> Path:
+    """The cache file for a torch generator's weights, precision and (seed family) tail."""
+    return cache_dir() / "onnx" / f"{family.cache_name(model.config, precision, tail)}-{weights_key(model)}.onnx"
 
 
 _export_lock = threading.Lock()
@@ -93,34 +104,27 @@ def _intact(path: Path) -> bool:
         return False
 
 
-def _export(model: Any, precision: str, tail: int | None) -> Path:
+def exported(model: Any, family: Exporter, precision: str, tail: int | None) -> Path:
     """The cached graph, exported (and for int8 quantised) if missing or damaged."""
-    from . import export
-    path = cache_path(model, precision, tail)
+    path = cache_path(model, family, precision, tail)
     with _export_lock:
         if _intact(path):
             return path
         if path.is_file():
             log.warning("cached ONNX graph %s is damaged; exporting it again", path)
-        fp32 = cache_path(model, "fp32", tail)
+        fp32 = cache_path(model, family, "fp32", tail)
         if not _intact(fp32):
             log.info("exporting the generator to ONNX (once for these weights): %s", fp32)
-            if model.config.family == "spectral":
-                export.export_spectral_onnx(model, fp32)
-            else:
-                export.export_onnx(model, fp32, tail)
+            family.export(model, fp32, tail)
             fp32.with_name(fp32.name + ".sha256").write_text(sha256(fp32) + "\n")
         if precision == "int8":
             log.info("quantising the generator to int8 (once for these weights): %s", path)
-            if model.config.family == "spectral":
-                export.quantize_spectral_int8(fp32, path)
-            else:
-                export.quantize_int8(fp32, path, export.calibration_windows(model.config.window, model.config.preemphasis))
+            family.quantize(model, fp32, path)
             path.with_name(path.name + ".sha256").write_text(sha256(path) + "\n")
     return path
 
 
-def graph_for(model: Any, precision: str, tail: int | None = None) -> tuple[Path, bool]:
+def graph_for(model: Any, family: Exporter, precision: str, tail: int | None = None) -> tuple[Path, bool]:
     """The graph to run (see the module docstring) and whether its output must be cut to ``tail``."""
     graphs = getattr(model, "graphs", None)
     exact = graphs.get(graph_key(precision, tail)) if graphs is not None else None
@@ -128,7 +132,7 @@ def graph_for(model: Any, precision: str, tail: int | None = None) -> tuple[Path
         return exact, False
     if hasattr(model, "state_dict"):             # a torch module: export what is not shipped
         try:
-            return _export(model, precision, tail), False
+            return exported(model, family, precision, tail), False
         except ModelError as e:          # e.g. no calibration clip for int8
             raise BackendError(str(e)) from None
     whole = graphs.get(graph_key(precision)) if graphs is not None and tail is not None else None
@@ -152,10 +156,10 @@ def session(path: Path, threads: int) -> Any:
         raise BackendError(f"{path}: ONNX Runtime cannot load it ({str(e).splitlines()[0][:160]})") from None
 
 
-def window_fn(model: Any, threads: int = 1, precision: str = "fp32", tail: int | None = None
-              ) -> Callable[[np.ndarray], np.ndarray]:
+def window_fn(model: Any, family: Exporter, threads: int = 1, precision: str = "fp32",
+              tail: int | None = None) -> WindowFn:
     """The seed family's window function on ONNX Runtime: [B, W] -> [B, tail or W]."""
-    path, cut = graph_for(model, precision, tail)
+    path, cut = graph_for(model, family, precision, tail)
     s = session(path, threads)
     name = s.get_inputs()[0].name
 
@@ -165,13 +169,13 @@ def window_fn(model: Any, threads: int = 1, precision: str = "fp32", tail: int |
     return run
 
 
-def step_fn(model: Any, threads: int = 1, precision: str = "fp32") -> Callable:
+def step_fn(model: Any, family: Exporter, threads: int = 1, precision: str = "fp32") -> StepFn:
     """The spectral family's step on ONNX Runtime, the state as graph inputs and outputs.
 
     fp32 by default: the network is well under a million multiply-adds per frame, so a hop costs
     mostly the call itself, and int8 (dynamic quantisation of its matrix products) is offered to
     measure, not assumed to pay (the README's benchmark has the figures)."""
-    path, _ = graph_for(model, precision)
+    path, _ = graph_for(model, family, precision)
     s = session(path, threads)
     names = [i.name for i in s.get_inputs()]
 

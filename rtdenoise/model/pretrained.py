@@ -3,7 +3,7 @@
 A model is a few files side by side: ``NAME.json`` (the generator family, its architecture and
 sample rate, the SHA-256 of every other file, and free-form training metadata), ``NAME.safetensors``
 (weights, fp32 or fp16) and, for shipped models, ``NAME.KEY.onnx`` graphs exported from those
-weights (``graphs`` in the JSON; :func:`rtdenoise.model.export.ship_graphs`). The checksums turn a
+weights (``graphs`` in the JSON; :func:`rtdenoise.families.runtime.ship_graphs`). The checksums turn a
 truncated or swapped file into a clear error instead of a model that silently produces garbage. A
 JSON without ``family`` is the seed family's (every model saved before the spectral family existed).
 
@@ -14,7 +14,6 @@ graphs through ONNX Runtime: the light install.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -26,10 +25,10 @@ from typing import Any
 
 from ..errors import ModelError
 from .config import AnyConfig, config_from_dict
+from .format import FORMAT, graph_key, sha256
 
 log = logging.getLogger(__name__)
 
-FORMAT = "rtdenoise-model/1"
 DEFAULT_MODEL = "rtdenoise-spectral"
 #: The int8 calibration clip for the seed family (see :mod:`rtdenoise.model.export`), beside the models.
 CALIBRATION_FILE = "calibration.flac"
@@ -76,14 +75,6 @@ def find_model(model: str | os.PathLike[str] | None = None) -> Path:
     raise ModelError(f"model {name!r} not found (known models: {', '.join(known) or 'none'})")
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def calibration_file() -> Path:
     """The calibration clip that travels with the models, or a one-line error (a
     :class:`~rtdenoise.errors.ModelError`) saying where it was looked for."""
@@ -110,12 +101,6 @@ def parse_config(path: Path, saved: dict[str, Any]) -> AnyConfig:
         return config_from_dict(saved.get("model"), str(saved.get("family", "seed")))
     except ValueError as e:
         raise ModelError(f"{path}: not a valid model config ({str(e).splitlines()[0][:200]})") from None
-
-
-def graph_key(precision: str, tail: int | None = None) -> str:
-    """How a graph is named in a model's JSON: its precision, and for a seed-family graph that
-    computes only a stream's output tail, that tail (``int8-tail1024``)."""
-    return precision if tail is None else f"{precision}-tail{tail}"
 
 
 @dataclass(eq=False)
@@ -163,7 +148,7 @@ class GraphModel:
     graphs: Graphs
 
     def __repr__(self) -> str:
-        return f"GraphModel({self.source.stem}, {self.config.family} family, graphs: {', '.join(self.graphs.entries)})"
+        return f"GraphModel({self.source.stem}, {type(self.config).family} family, graphs: {', '.join(self.graphs.entries)})"
 
 
 def load_model(model: str | os.PathLike[str] | None = None, device: Any = None) -> Any:

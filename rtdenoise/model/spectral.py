@@ -33,7 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import SpectralConfig
-from .framing import erb_triangles, frame_count, initial_state, sqrt_hann, state_names
+from .spectral_numpy import erb_triangles, frame_count, initial_state, sqrt_hann, state_names
 
 class SpectralCanceler(nn.Module):
     """The spectral generator (see the module docstring): [B, 1, n] noisy waveform -> [B, 1, n]
@@ -67,7 +67,7 @@ class SpectralCanceler(nn.Module):
         return state_names(self.config)
 
     def initial_state(self, batch: int = 1, device: torch.device | str | None = None) -> list[Tensor]:
-        """The state at the start of a stream (:func:`rtdenoise.model.framing.initial_state`), as tensors."""
+        """The state at the start of a stream (:func:`rtdenoise.model.spectral_numpy.initial_state`), as tensors."""
         device = device or self.embed.weight.device
         return [torch.from_numpy(s).to(device) for s in initial_state(self.config, batch)]
 

@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from ..errors import ModelError
 from .config import AnyConfig
-from .pretrained import FORMAT, sha256
+from .format import FORMAT, sha256
 from .seed import NoiseCanceler
 from .spectral import SpectralCanceler
 

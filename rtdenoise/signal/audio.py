@@ -14,7 +14,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from ..errors import AudioError
+from ..errors import AudioError, ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,8 @@ def output_subtype(path: str | os.PathLike[str], input_subtype: str | None = Non
     fmt = file_format(path)
     if requested:
         if not sf.check_format(fmt, requested):
-            raise AudioError(f"--subtype {requested}: {fmt} files cannot hold it "
-                             f"(choose one of {', '.join(sf.available_subtypes(fmt))})")
+            raise ParameterError("subtype", f"{{name}} {requested}: {fmt} files cannot hold it "
+                                            f"(choose one of {', '.join(sf.available_subtypes(fmt))})")
         return requested
     if input_subtype and sf.check_format(fmt, input_subtype):
         return input_subtype

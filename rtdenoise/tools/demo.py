@@ -14,8 +14,8 @@ import numpy as np
 
 from ..data.speech import make_example
 from ..evaluation.metrics import score
+from ..families.runtime import open_model
 from ..model.config import SAMPLE_RATE
-from ..model.pretrained import load_model
 from ..options import add_model_flags
 from ..signal.audio import write_audio
 from ..signal.offline import enhance
@@ -48,9 +48,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    model = load_model(args.model, args.device)
+    opened = open_model(args.model, args.backend, args.device, precision=args.precision)
+    model = opened.model
     clean, noisy = make_example(args.seed, args.snr)
-    denoised = enhance(model, noisy, SAMPLE_RATE, args.hop)
+    denoised = enhance(model, noisy, SAMPLE_RATE, args.overlap_hop, backend=opened.backend)
     out = Path(args.output)
     files = {"noisy.wav": noisy, "clean.wav": denoised, "noise.wav": noisy - denoised, "reference.wav": clean}
     for name, x in files.items():
@@ -58,7 +59,8 @@ def main(args: argparse.Namespace) -> int:
     spectrogram_png(out / "spectrogram.png", {"noisy input": noisy, "rtdenoise output (clean.wav)": denoised,
                                               "reference speech": clean})
     before, after = score(clean, noisy), score(clean, denoised)
-    print(f"model {model.source.stem}, {len(clean) / SAMPLE_RATE:.1f} s of synthetic speech at {args.snr:+.0f} dB SNR")
+    print(f"model {model.source.stem} on {opened.backend.label}, {len(clean) / SAMPLE_RATE:.1f} s of synthetic "
+          f"speech at {args.snr:+.0f} dB SNR")
     print("|        | PESQ (wb) | STOI  | SI-SDR (dB) |\n| ------ | --------- | ----- | ----------- |")
     for label, s in (("noisy", before), ("output", after)):
         print(f"| {label:6} | {s['pesq']:9.2f} | {s['stoi']:.3f} | {s['si_sdr']:11.2f} |")

@@ -3,7 +3,7 @@
 Folders are searched recursively and mirrored under the output; existing outputs are kept unless
 ``--force``, inputs are never overwritten, and one bad file (or one place that cannot be written)
 among many is reported while the rest are still processed. Files go through in blocks
-(:mod:`rtdenoise.signal.files`), so memory does not grow with their length, and keep their rate,
+(:mod:`rtdenoise.signal.blockwise`), so memory does not grow with their length, and keep their rate,
 channels, length and sample format.
 """
 from __future__ import annotations
@@ -17,11 +17,13 @@ import soundfile as sf
 from tqdm import tqdm
 
 from ..errors import AudioError, RtDenoiseError
-from ..model import backends
-from ..options import add_model_flags
+from ..families import of
+from ..families.runtime import open_model
+from ..options import add_control_flags, add_model_flags
 from ..signal.audio import AUDIO_SUFFIXES, output_subtype
-from ..signal.files import enhance_file
-from ..signal.offline import check_hop, windows_for
+from ..signal.blockwise import enhance_file
+from ..signal.offline import work_units
+from ..signal.streaming import effective_strength
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
     p.add_argument("--subtype", metavar="TYPE", help="sample format of the outputs, e.g. PCM_16, PCM_24, FLOAT "
                    "(default: the input's, where the output's file type can hold it)")
+    add_control_flags(p.add_argument_group("controls (as rtdenoise live has them)"))
     add_model_flags(p)
 
 
@@ -81,21 +84,23 @@ def main(args: argparse.Namespace) -> int:
     _check_plan(plan, noise_plan, args.force)
     for _, dst in plan:                       # a --subtype the output's type cannot hold: refused before any work
         output_subtype(dst, None, args.subtype)
-    model, backend = backends.open_model(args.model, args.backend, args.device, precision=args.precision)
-    check_hop(model, args.hop)
+    strength = effective_strength(args.strength, args.atten_limit)
+    opened = open_model(args.model, args.backend, args.device, precision=args.precision)
+    model, backend = opened.model, opened.backend
+    of(model).check_overlap_hop(model.config, args.overlap_hop)
     total = 0
     for src, _ in plan:
         try:
             info = sf.info(str(src))
-            total += windows_for(model, info.frames, info.channels, info.samplerate, args.hop)
+            total += work_units(model, info.frames, info.channels, info.samplerate, args.overlap_hop)
         except (sf.LibsndfileError, RuntimeError):
             pass                                            # reported when it is read
     failed = 0
     with tqdm(total=total, unit="win", desc="enhance", disable=None, dynamic_ncols=True) as bar:
         for i, (src, dst) in enumerate(plan):
             try:
-                enhance_file(model, src, dst, backend, args.hop, noise_plan[i][1] if noise_plan else None,
-                             args.subtype, progress=bar.update)
+                enhance_file(model, src, dst, backend, args.overlap_hop, noise_plan[i][1] if noise_plan else None,
+                             args.subtype, progress=bar.update, strength=strength)
                 log.debug("%s -> %s", src, dst)
             except RtDenoiseError as e:
                 if len(plan) == 1:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..model.config import ALL_PRESETS, DiscriminatorConfig, ModelConfig, preset
+from ..families import FAMILIES, of
+from ..families.base import TrainingRecipe
+from ..model.config import ALL_PRESETS, DiscriminatorConfig, preset
 
 
 @dataclass
@@ -73,34 +75,37 @@ class TrainConfig:
         """This config with the family's defaults filled in (what a run saves and resumes by)."""
         if self.preset is not None and self.preset not in ALL_PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {', '.join(ALL_PRESETS)}")
-        family = self.family or (preset(self.preset).family if self.preset else "seed")
-        if family not in ("seed", "spectral"):
-            raise ValueError(f"unknown family {family!r}: seed or spectral")
-        name = self.preset or ("spectral" if family == "spectral" else "small")
-        if preset(name).family != family:
-            raise ValueError(f"preset {name!r} is of the {preset(name).family} family, not {family}")
-        spectral = family == "spectral"
-        if spectral and (self.stream_weight or self.latent):
+        family = self.family or (type(preset(self.preset)).family if self.preset else "seed")
+        if family not in FAMILIES:
+            raise ValueError(f"unknown family {family!r}: {' or '.join(FAMILIES)}")
+        recipe = FAMILIES[family].training
+        name = self.preset or recipe.default_preset
+        if type(preset(name)).family != family:
+            raise ValueError(f"preset {name!r} is of the {type(preset(name)).family} family, not {family}")
+        if not recipe.windows and (self.stream_weight or self.latent):
             raise ValueError("--stream-weight and --latent are for the seed family's windows")
-        pick = lambda v, seed, spec: v if v is not None else (spec if spectral else seed)
-        return replace(self, preset=name, family=family, lr_warmup=pick(self.lr_warmup, 3e-4, 1e-3),
-                       l1_weight=pick(self.l1_weight, 100.0, 0.0), stft_weight=pick(self.stft_weight, 1.0, 0.0),
-                       disc_width=pick(self.disc_width, preset(name).disc_width if not spectral else None, 0.0625),
-                       augment=pick(self.augment, False, True))
+        pick = lambda v, default: v if v is not None else default
+        return replace(self, preset=name, family=family, lr_warmup=pick(self.lr_warmup, recipe.lr_warmup),
+                       l1_weight=pick(self.l1_weight, recipe.l1_weight), stft_weight=pick(self.stft_weight, recipe.stft_weight),
+                       disc_width=pick(self.disc_width, pick(recipe.disc_width, getattr(preset(name), "disc_width", None))),
+                       augment=pick(self.augment, recipe.augment))
+
+    def recipe(self) -> TrainingRecipe:
+        """How the model's family trains (:class:`rtdenoise.families.base.TrainingRecipe`)."""
+        return of(self.model_config()).training
 
     def model_config(self):
         cfg = preset(self.preset or "small")
-        if cfg.family == "spectral":
+        if not hasattr(cfg, "latent"):
             return cfg
-        return ModelConfig.from_dict({**cfg.to_dict(), "latent": self.latent})
+        return type(cfg).from_dict({**cfg.to_dict(), "latent": self.latent})
 
     def discriminator(self) -> DiscriminatorConfig:
         cfg = self.model_config()
-        if cfg.family == "spectral":
+        if not self.recipe().windows:
             return DiscriminatorConfig(min(self.disc_window, self.crop), 32, float(self.disc_width or 0.0625))
         return DiscriminatorConfig(cfg.window, cfg.kernel, float(self.disc_width or cfg.disc_width))
 
     def example_length(self) -> int:
-        """Samples per training example: the seed family's window, the spectral family's crop."""
-        cfg = self.model_config()
-        return self.crop if cfg.family == "spectral" else cfg.window
+        """Samples per training example: the model's window, or a crop for a family that trains on crops."""
+        return self.model_config().window if self.recipe().windows else self.crop

@@ -49,7 +49,7 @@ from ..model.emphasis import emphasise_torch
 from ..model.pretrained import load_model
 from ..model.weights import build_generator, save_model
 from ..model.seed import Discriminator, count_parameters, level_gain
-from ..signal.offline import enhance_16k
+from ..signal.offline import enhance_rows
 from .config import TrainConfig
 from .losses import compressed_spectral_loss, envelope_loss, lsgan_d, lsgan_g, si_sdr_loss, stft_loss
 
@@ -86,7 +86,7 @@ class Trainer:
         self.device = _device(cfg.device, self.rank)
         self.out = Path(cfg.out)
         self.model_cfg = cfg.model_config()
-        self.spectral = self.model_cfg.family == "spectral"
+        self.recipe = cfg.recipe()                    # what the model's family trains like
         self.amp = cfg.amp and self.device.type == "cuda"
         data_dir = Path(cfg.data) if cfg.data else default_data_dir()
         train = corpus or Corpus.load(data_dir, "train")
@@ -139,7 +139,7 @@ class Trainer:
         """Seed family: pre-emphasis, then both scaled by the gain G itself would give the noisy
         window, so training runs at G's working level and every window counts alike in the L1
         loss. Spectral family: the waveforms as they are (its features are level-compressed)."""
-        if self.spectral:
+        if not self.recipe.windows:
             return torch.from_numpy(clean).unsqueeze(1), torch.from_numpy(noisy).unsqueeze(1)
         to = lambda a: emphasise_torch(torch.from_numpy(a).unsqueeze(1), self.model_cfg.preemphasis)
         clean, noisy = to(clean), to(noisy)
@@ -152,7 +152,7 @@ class Trainer:
         """``x`` as the discriminators see it. Spectral family: the stretch of ``disc_window``
         samples from ``start``, scaled by the gain that brings the noisy example to -25 dBFS (the
         seed family's G works on level-normalised windows already, and D sees all of them)."""
-        if not self.spectral:
+        if self.recipe.windows:
             return x
         D = self.cfg.discriminator().window
         return x[..., start:start + D] * level_gain(noisy[..., start:start + D], -25.0).detach()
@@ -179,7 +179,7 @@ class Trainer:
             enhanced = n.g(noisy)
             fake = enhanced.detach()
             # One stretch per step for the discriminators, drawn from the step's own seed (resumable).
-            span = clean.shape[-1] - self.cfg.discriminator().window if self.spectral else 0
+            span = 0 if self.recipe.windows else clean.shape[-1] - self.cfg.discriminator().window
             start = int(np.random.default_rng([self.cfg.seed, self.step, self.rank, 1]).integers(0, span + 1)) if span > 0 else 0
             seen = lambda x: self._seen(x, noisy, start)
             # Discriminators: real and fake pairs in one batch (VBN makes samples independent).
@@ -214,11 +214,11 @@ class Trainer:
             loss = loss + cfg.stft_weight * stft_loss(enhanced, clean)
         if cfg.envelope_weight:
             loss = loss + cfg.envelope_weight * envelope_loss(enhanced, clean, self.model_cfg.sample_rate)
-        if self.spectral and cfg.spectral_weight:
+        if self.recipe.spectral_losses and cfg.spectral_weight:
             g = _bare(self.nets.g)
             spec = lambda x: g.stft(x.flatten(0, 1))
             loss = loss + cfg.spectral_weight * compressed_spectral_loss(spec(enhanced), spec(clean), self.model_cfg.compress)
-        if self.spectral and cfg.sisdr_weight:
+        if self.recipe.spectral_losses and cfg.sisdr_weight:
             loss = loss + cfg.sisdr_weight * si_sdr_loss(enhanced, clean)
         return loss
 
@@ -291,7 +291,7 @@ class Trainer:
         if self.rank != 0 or not self.valid:
             return {}
         g = _bare(self.nets.g).eval()
-        rows = [score(ex.clean, enhance_16k(g, ex.noisy, backend="torch")[0]) for ex in self.valid]
+        rows = [score(ex.clean, enhance_rows(g, ex.noisy, backend="torch")[0]) for ex in self.valid]
         g.train()
         val = {f"val_{k}": float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
         log.info("step %d validation: PESQ %.3f STOI %.4f SI-SDR %.2f dB", self.step, val["val_pesq"],

@@ -1,10 +1,10 @@
 """Audio files through the generator in blocks: memory bounded whatever the length.
 
 A file is read a block at a time (:data:`BLOCK_SECONDS` at its own rate), resampled to the model's
-rate by a stateful soxr stream, enhanced by the family's block enhancer (the spectral family's
-frames, or the seed family's overlapping windows, with every state carried from block to block:
-the same samples :func:`~rtdenoise.signal.offline.enhance` gives the whole signal), resampled back,
-and written. The removed noise is the input minus the output, the input read again alongside.
+rate by a stateful soxr stream, enhanced by the family's block enhancer
+(:meth:`rtdenoise.families.base.Family.block_enhancer`: every state carried from block to block,
+the same samples :func:`~rtdenoise.signal.offline.enhance` gives the whole signal), mixed with the
+input by the strength control, resampled back, and written. The removed noise is the input minus the output, the input read again alongside.
 What is held at any time is a few blocks and one window: about 10 MB for stereo at 48 kHz, plus
 the model, whatever the length of the file.
 
@@ -24,65 +24,58 @@ import soundfile as sf
 import soxr
 
 from ..errors import AudioError
-from ..model import backends
-from ..model.config import family_of
-from ..model.emphasis import deemphasise, emphasise
-from . import stft
+from ..families import of
+from ..families.runtime import for_model
 from .audio import check_audio, file_format, open_input, output_subtype, writable
-from .offline import check_hop
-from .overlap import OverlapAddStream, default_hop
+from .offline import mix
+from .streaming import check_strength
 
 log = logging.getLogger(__name__)
 
 BLOCK_SECONDS = 10.0
 
 
-class _SeedStream:
-    """The seed family's offline enhancement in blocks: pre-emphasis, overlapping windows, de-emphasis,
-    each with its state carried."""
+class _Mixed:
+    """A block enhancer whose output is mixed with its input by the strength control."""
 
-    def __init__(self, model: Any, backend: Any, hop: int | None, rows: int, progress: Callable[[int], None] | None):
-        cfg = model.config
-        self._coef = cfg.preemphasis
-        fn = backends.for_model(model, backend).fn
-        self._ola = OverlapAddStream(fn, cfg.window, hop or default_hop(cfg.window), rows, progress=progress)
-        self._pre: np.ndarray | None = None
-        self._de: np.ndarray | None = None
+    def __init__(self, inner: Any, strength: float) -> None:
+        self._inner, self._strength = inner, strength
+        self._dry: list[np.ndarray] = []               # input not yet matched by output
 
     def push(self, x: np.ndarray) -> np.ndarray:
-        pre, self._pre = emphasise(x, self._coef, self._pre)
-        return self._out(self._ola.push(pre))
+        self._dry.append(x)
+        return self._out(self._inner.push(x))
 
     def finish(self) -> np.ndarray:
-        return self._out(self._ola.finish())
+        return self._out(self._inner.finish())
 
     def _out(self, y: np.ndarray) -> np.ndarray:
-        if y.shape[1] == 0:
-            return y
-        out, self._de = deemphasise(y, self._coef, self._de)
-        return out
+        dry = np.concatenate(self._dry, axis=1)
+        self._dry = [dry[:, y.shape[1]:]]
+        return mix(dry[:, :y.shape[1]], y, self._strength)
 
 
-def block_enhancer(model: Any, backend: Any, rows: int, hop: int | None = None,
-                   progress: Callable[[int], None] | None = None) -> Any:
-    """An object with ``push(x [rows, n]) -> y`` and ``finish() -> y`` that enhances 16 kHz rows
-    arriving in blocks exactly as :func:`~rtdenoise.signal.offline.enhance_16k` does the whole."""
-    check_hop(model, hop)
-    if family_of(model) == "spectral":
-        be = backends.for_model(model, backend)
-        return stft.BlockEnhancer(be.fn, be.initial_state, model.config, rows, progress)
-    return _SeedStream(model, backend, hop, rows, progress)
+def block_enhancer(model: Any, backend: Any, rows: int, overlap_hop: int | None = None,
+                   progress: Callable[[int], None] | None = None, strength: float = 1.0) -> Any:
+    """An object with ``push(x [rows, n]) -> y`` and ``finish() -> y`` that enhances rows at the
+    model's rate arriving in blocks exactly as :func:`~rtdenoise.signal.offline.enhance_rows`
+    does the whole."""
+    strength = check_strength(strength)
+    inner = of(model).block_enhancer(model, for_model(model, backend), rows, overlap_hop, progress)
+    return inner if strength == 1.0 else _Mixed(inner, strength)
 
 
-def enhance_file(model: Any, src: Path, dst: Path, backend: Any = "auto", hop: int | None = None,
+def enhance_file(model: Any, src: Path, dst: Path, backend: Any = "auto", overlap_hop: int | None = None,
                  noise: Path | None = None, subtype: str | None = None,
-                 progress: Callable[[int], None] | None = None, block_seconds: float = BLOCK_SECONDS) -> None:
-    """Denoise ``src`` into ``dst`` (and the removed noise into ``noise``), block by block."""
+                 progress: Callable[[int], None] | None = None, block_seconds: float = BLOCK_SECONDS,
+                 strength: float = 1.0) -> None:
+    """Denoise ``src`` into ``dst`` (and the removed noise into ``noise``), block by block, at
+    ``strength`` (1 fully denoised .. 0 the input, as the stream's control)."""
     with open_input(src) as f:
         rate, channels, frames = f.samplerate, f.channels, f.frames
         fmt, kind = file_format(dst), output_subtype(dst, f.subtype, subtype)
         model_rate = model.config.sample_rate
-        enhancer = block_enhancer(model, backend, channels, hop, progress)
+        enhancer = block_enhancer(model, backend, channels, overlap_hop, progress, strength)
         down = soxr.ResampleStream(rate, model_rate, channels, dtype="float32", quality="HQ") if rate != model_rate else None
         up = soxr.ResampleStream(model_rate, rate, channels, dtype="float32", quality="HQ") if rate != model_rate else None
         targets = [(dst, "clean")] + ([(noise, "noise")] if noise is not None else [])

@@ -6,7 +6,7 @@ enhanced, and the outputs are blended with a Hann weight normalised by the summe
 edges, where the convolutions see zero padding, count least, and an identity generator gives back
 the input exactly: no seams at window borders. SEGAN's own inference cut files into
 non-overlapping windows and had audible seams there. A stream's framing is the same blend with
-another weight (:meth:`rtdenoise.signal.streaming.StreamConfig.weight`).
+another weight (:meth:`rtdenoise.model.framing.StreamConfig.weight`).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..model.backends import WindowFn
+from ..model.types import WindowFn
 
 
 def default_hop(window: int) -> int:

@@ -10,8 +10,8 @@ How it is split, and why:
 
 * A :class:`Session` thread owns one engine from start to stop: it builds the engine (loading a
   model takes seconds; the window must not freeze meanwhile), opens the devices through
-  :class:`~rtdenoise.live.session.DeviceSession` (the same code as ``rtdenoise live``) or plays a
-  file through :func:`~rtdenoise.live.files.run_file` at real-time pace, waits, and closes everything
+  :class:`~rtdenoise.live.device_session.DeviceSession` (the same code as ``rtdenoise live``) or plays a
+  file through :func:`~rtdenoise.live.file_clock.run_file` at real-time pace, waits, and closes everything
   in order. Model,
   backend, latency and device changes need a new engine, so they restart the session.
 * The window (GUI thread; :mod:`rtdenoise.gui.window`) never touches audio: a timer, at most 30
@@ -35,14 +35,16 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import ModelError, RtDenoiseError
+from ..errors import ParameterError, RtDenoiseError
+from ..families import of
 from ..live import devices
+from ..live.builder import build_engine
+from ..live.device_session import DeviceSession
 from ..live.devices import STREAM_STOPPED
 from ..live.engine import LiveEngine, Scope
-from ..live.files import run_file
-from ..live.session import DeviceSession, build_engine
-from ..model.config import SAMPLE_RATE, config_from_dict
-from ..model.pretrained import find_model, model_dirs, read_config
+from ..live.file_clock import run_file
+from ..model.config import SAMPLE_RATE
+from ..model.pretrained import find_model, model_dirs, parse_config, read_config
 from ..signal.audio import read_audio
 
 log = logging.getLogger(__name__)
@@ -202,13 +204,18 @@ def model_names() -> list[str]:
     return [default] + sorted(names - {default})
 
 
-def model_framing(name: str | None) -> tuple[int, int | None]:
-    """The model's window in samples, and its fixed algorithmic latency if it has one (a spectral
-    model), read without loading its weights: which latency presets fit."""
+def model_latency(name: str | None) -> tuple[float | None, Callable[[int | None, int | None], bool]]:
+    """Read from the model's config, without loading its weights: its own latency in ms if its
+    family streams with one framing only (else None), and whether a (hop, look-ahead) preset fits
+    it, as its family decides for ``rtdenoise live``: which latency presets to offer."""
     path = find_model(name)
-    saved = read_config(path)
-    try:
-        cfg = config_from_dict(saved.get("model"), str(saved.get("family", "seed")))
-    except ValueError as e:
-        raise ModelError(f"{path}: {e}") from None
-    return cfg.window, (cfg.latency if cfg.family == "spectral" else None)
+    config = parse_config(path, read_config(path))
+    family = of(config)
+
+    def fits(hop: int | None, lookahead: int | None) -> bool:
+        try:
+            family.framing(config, hop, lookahead)
+        except ParameterError:
+            return False
+        return True
+    return (family.framing(config).latency_ms if family.fixed_framing else None), fits

@@ -8,7 +8,7 @@ stream, so that the two give the same samples:
   (zeros before the signal began), times a square-root Hann window, as a real FFT.
 * **The network**: a *step function* ``fn(spec [B, T, bins, 2], state) -> (spec, state)`` over any
   number of frames, with the recurrent state passed in and returned
-  (:data:`rtdenoise.model.backends.StepFn`).
+  (:data:`rtdenoise.model.types.StepFn`).
 * **Synthesis**: the inverse FFT of each enhanced frame, windowed again and overlap-added. The
   output of a stream's hop ``k`` is complete once frame ``k`` is: it is the input delayed by
   ``n_fft - hop`` samples, so the algorithmic latency is ``n_fft`` (32 ms for 512 at 16 kHz).
@@ -17,7 +17,7 @@ A hop the caller has no time for (``run_model=False``) passes its frame through 
 overlap-add itself crossfades from the enhanced output to the dry input over one hop and back
 when the network runs again; the recurrent state simply skips that frame, and the deep filter's
 history of input frames still advances (the backend's ``skip``, by default
-:func:`rtdenoise.model.spectral.skip_frame`), so the state stays consistent.
+:func:`rtdenoise.model.spectral_numpy.skip_frame`), so the state stays consistent.
 """
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..model.backends import SkipFn, StepFn
+from ..model.types import SkipFn, StepFn
 from ..model.config import SpectralConfig
-from ..model.framing import frame_count, sqrt_hann
+from ..model.spectral_numpy import frame_count, sqrt_hann
 
 #: Frames per call when a whole signal runs: bounds memory for long files (the state carries over).
 CHUNK_FRAMES = 2048

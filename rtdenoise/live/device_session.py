@@ -1,23 +1,15 @@
-"""Starting the live engine: from a model's name (:func:`build_engine`), and between audio devices
-in the one safe order (:class:`DeviceSession`), for ``rtdenoise live`` and the window alike."""
+"""The live engine between audio devices, opened and closed in the one safe order
+(:class:`DeviceSession`), for ``rtdenoise live`` and the window alike."""
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
 import time
-from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import RtDenoiseError
-from ..model import backends
-from ..model.config import family_of
-from ..model.pretrained import torch_module
-from ..options import at_least
-from ..signal.offline import check_hop
-from ..signal.streaming import StreamConfig, check_lookahead, default_stream_config, spectral_stream_config
 from . import devices, pactl
-from .engine import LiveConfig, LiveEngine
+from .engine import LiveEngine
 
 log = logging.getLogger(__name__)
 
@@ -30,52 +22,6 @@ STALL_TIMEOUT_S = 5.0
 #: Seconds closing a stalled stream may take before the session gives up on it: PortAudio's stop
 #: can wait on a server that no longer answers.
 CLOSE_TIMEOUT_S = 5.0
-
-
-def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, model: str | None = None,
-                 backend: str | None = "auto", device: str | None = None, precision: str | None = "auto",
-                 threads: int = 1, hop: int | None = None, lookahead: int | None = None,
-                 safety_ms: float | None = None, block_ms: float = LiveConfig.block_ms,
-                 record: Path | None = None, noise_output: bool = False) -> LiveEngine:
-    """A :class:`LiveEngine` for a model by name, with the command's defaults: what ``rtdenoise live``
-    and the GUI both start. ``hop`` and ``lookahead`` are in samples at the model's rate."""
-    at_least("--threads", threads, 1)
-    at_least("--hop", hop, 1)
-    at_least("--lookahead", lookahead, 0)
-    at_least("--safety-ms", safety_ms, 0, 2000)
-    at_least("--block-ms", block_ms, 1, 100)
-    torch = torch_module()
-    if torch is not None:                              # torch runs G on the torch and cuda backends
-        torch.set_num_threads(max(1, threads))
-
-    def framing(g: Any) -> StreamConfig:
-        if family_of(g) == "spectral":                 # one framing, its own: other values are refused
-            check_hop(g, hop)
-            check_lookahead(g, lookahead)
-            return spectral_stream_config(g.config)
-        d = default_stream_config(g.config.window)
-        h = hop or d.hop
-        at_least("--hop", h, 1, d.window)
-        if lookahead is None:                          # the default, as much of it as the window holds
-            return StreamConfig(d.window, h, max(0, min(d.lookahead, d.window - h)))
-        try:
-            return StreamConfig(d.window, h, lookahead)
-        except ValueError as e:
-            raise RtDenoiseError(f"--hop {h} with --lookahead {lookahead}: {e}") from None
-
-    net, chosen = backends.open_model(model, backend, device, threads=threads, precision=precision,
-                                tail=lambda g: None if family_of(g) == "spectral" else framing(g).tail)
-    stream = framing(net)
-    engine = LiveEngine(net, rate, in_channels, out_channels, LiveConfig(safety_ms=safety_ms, block_ms=block_ms),
-                        stream, record, noise_output=noise_output, model_rate=net.config.sample_rate, backend=chosen)
-    ms = lambda n: 1000 * n / engine.model_rate
-    if family_of(net) == "spectral":
-        log.info("model %s on %s; frames of %d samples every %d, no look-ahead: algorithmic latency %.0f ms",
-                 net.source.stem, chosen.label, net.config.n_fft, stream.hop, ms(stream.latency))
-    else:
-        log.info("model %s on %s; hop %d, look-ahead %d samples: algorithmic latency %.0f ms",
-                 net.source.stem, chosen.label, stream.hop, stream.lookahead, ms(stream.latency))
-    return engine
 
 
 class DeviceSession:
@@ -91,7 +37,8 @@ class DeviceSession:
     it is left; an inference failure is raised from there as a one-line :class:`RtDenoiseError`.
 
     Args:
-        make_engine: builds the engine once the rate and channels are known (see :func:`build_engine`).
+        make_engine: builds the engine once the rate and channels are known (see
+            :func:`rtdenoise.live.builder.build_engine`).
         input, output, noise_device: device index or part of its name; None: the system's default
             (no noise output when ``noise_device`` is None).
         rate: device rate; None takes the input device's own.
