@@ -80,8 +80,10 @@ def test_when_inference_falls_behind_it_crossfades_to_the_dry_input_without_gaps
 
     On a loaded machine the inference thread can also be descheduled past the safety margin; the
     output ring then runs short for a moment (a CI run saw 64 samples once). That is allowed here
-    as long as every such sample was played from the dry input: no gap either way. That the
-    scheduler skips in time, before the ring runs dry, is the deterministic test below."""
+    as long as every such sample was played from the dry input, faded in from the last sample
+    played over the fallback's 2 ms (a CI run saw one such fade: 32 samples off the input): no gap
+    either way. That the scheduler skips in time, before the ring runs dry, is the deterministic
+    test below."""
     def slow_identity(frames):
         time.sleep(0.012)                      # the hop is 8 ms
         return frames
@@ -91,7 +93,12 @@ def test_when_inference_falls_behind_it_crossfades_to_the_dry_input_without_gaps
     s = engine.stats()
     assert s.late_hops > 10 and s.late_events > 0 and s.filled_dry_samples == s.output_underruns, s.summary()
     L = engine.latency_samples
-    np.testing.assert_allclose(y[L:L + len(x)], x[:, 0], atol=1e-4)
+    off = np.flatnonzero(np.abs(y[L:L + len(x)] - x[:, 0]) > 1e-4)
+    fade = engine.fallback.fade
+    assert len(off) <= s.filled_dry_events * fade, (len(off), s.summary())
+    # each stretch that differs is one fade-in, at most 2 ms long
+    runs = np.split(off, np.flatnonzero(np.diff(off) > 1) + 1) if len(off) else []
+    assert all(len(r) <= fade for r in runs), [len(r) for r in runs]
 
 
 def test_portaudio_flags_count_as_xruns_once_the_devices_have_started():

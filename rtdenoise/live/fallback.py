@@ -31,6 +31,11 @@ class DryFallback:
         self.events = 0                          # times the output turned to the dry input
         self.samples = 0                         # samples played from the dry input
 
+    @property
+    def fade(self) -> int:
+        """Samples over which a dry spell fades in from the last sample played (and back out)."""
+        return len(self._ramp)
+
     def capture(self, mono: np.ndarray) -> None:
         """Keep a captured block (the callback's own copy of the input)."""
         n, cap = len(mono), len(self._hist)
