@@ -282,3 +282,23 @@ def test_on_real_devices_the_window_shows_the_microphone_and_the_device_controls
     assert 0.35 < out["peak"] < 0.5, out
     assert out["vm_started"] and not out["vm_error"] and out["vm_listed"], out
     assert "rtdenoise_mic" in out["notice"] and out["vm_removed"], out
+
+
+def test_a_48khz_source_through_a_spectral_model_is_shown_up_to_24khz(qtbot, open_window, tmp_path):
+    """A spectral model runs a 48 kHz source natively, so the views take 48 kHz and the
+    spectrograms reach its Nyquist: a 12 kHz tone in the file shows at 12 kHz."""
+    rng = np.random.default_rng(1)
+    n = 60 * 48000
+    x = 0.2 * np.sin(2 * np.pi * 12000 * np.arange(n) / 48000) + 0.01 * rng.standard_normal(n)
+    path = tmp_path / "fullband.wav"
+    sf.write(path, x.astype(np.float32), 48000, subtype="FLOAT")
+    w = open_window(Settings(source=Source("file", str(path)), model="spectral-tiny"))
+    engine = wait_running(qtbot, w)
+    assert engine.model_rate == 48000 and w.view.rate == 48000
+    plot = w.view.plots["input spectrogram"]
+    assert plot.viewRange()[1][1] == pytest.approx(24.0)            # kHz
+    spectrogram = w.view.spectrograms["input"]
+    qtbot.waitUntil(lambda: (spectrogram.image[:, -1] != spectrogram.lut[0]).any(), timeout=WAIT)
+    level = spectrogram.image[:, -20:, :3].astype(float).sum(axis=(1, 2))   # brightness per frequency row
+    rows = spectrogram.image.shape[0]
+    assert abs(int(np.argmax(level)) - round(12000 / 24000 * (rows - 1))) <= 2

@@ -14,7 +14,7 @@ from typing import Any, Callable, ClassVar, Protocol
 
 import numpy as np
 
-from ..errors import BackendError
+from ..errors import BackendError, ParameterError
 from ..model.backends import Backend
 from ..model.framing import StreamConfig
 
@@ -72,11 +72,35 @@ class Family:
     rests_when_bypassed: ClassVar[bool]
     training: ClassVar[TrainingRecipe]
 
-    # -- framing ---------------------------------------------------------------------------------
-    def framing(self, config: Any, hop: int | None = None, lookahead: int | None = None) -> StreamConfig:
-        """How a model of this config streams, with the user's optional hop and look-ahead
-        (samples at the model's rate), checked: a :class:`~rtdenoise.errors.ParameterError` names
-        the parameter that does not fit."""
+    # -- rates and framing -------------------------------------------------------------------------
+    def rates(self, config: Any) -> tuple[int, ...]:
+        """The rates a model of this config streams at natively, its own first."""
+        return (config.sample_rate,)
+
+    def stream_rate(self, config: Any, rate: int) -> int:
+        """The rate audio at ``rate`` is run at: ``rate`` itself where the model streams at it,
+        else the lowest native rate above it (44.1 kHz goes to 48 kHz once, 8 kHz to the model's),
+        else the highest (96 kHz to 48 kHz)."""
+        if rate <= 0:
+            raise ParameterError("rate", f"{{name}} must be a positive number of Hz, got {rate}")
+        rates = sorted(self.rates(config))
+        return rate if rate in rates else next((r for r in rates if r > rate), rates[-1])
+
+    def check_rate(self, config: Any, rate: int | None) -> int:
+        """A stream's rate (None: the model's own), or the one-line error that says which it takes."""
+        if rate is None:
+            return config.sample_rate
+        rates = self.rates(config)
+        if rate not in rates:
+            raise ParameterError("rate", f"{{name}} {rate}: this model streams at {' or '.join(map(str, rates))} Hz "
+                                         "(resample to one of them first)")
+        return rate
+
+    def framing(self, config: Any, hop: int | None = None, lookahead: int | None = None,
+                rate: int | None = None) -> StreamConfig:
+        """How a model of this config streams at ``rate`` (one of :meth:`rates`; None: its own),
+        with the user's optional hop and look-ahead (samples at the model's rate), checked: a
+        :class:`~rtdenoise.errors.ParameterError` names the parameter that does not fit."""
         raise NotImplementedError
 
     def check_overlap_hop(self, config: Any, overlap_hop: int | None) -> None:
@@ -125,12 +149,12 @@ class Family:
         raise NotImplementedError
 
     def enhance(self, model: Any, backend: Backend, x: np.ndarray, overlap_hop: int | None,
-                progress: Progress | None) -> np.ndarray:
-        """Rows [rows, n] at the model's rate, enhanced as a whole."""
+                progress: Progress | None, rate: int | None = None) -> np.ndarray:
+        """Rows [rows, n] at ``rate`` (one of :meth:`rates`; None: the model's), enhanced as a whole."""
         raise NotImplementedError
 
     def block_enhancer(self, model: Any, backend: Backend, rows: int, overlap_hop: int | None,
-                       progress: Progress | None) -> BlockEnhancer:
+                       progress: Progress | None, rate: int | None = None) -> BlockEnhancer:
         raise NotImplementedError
 
     def like_stream(self, model: Any, backend: Backend, x: np.ndarray, framing: StreamConfig,
@@ -139,6 +163,6 @@ class Family:
         (``model`` None: ``backend`` is a plain window function, pre-emphasised by ``preemphasis``)."""
         raise NotImplementedError
 
-    def work_units(self, config: Any, n: int, overlap_hop: int | None) -> int:
-        """Generator calls (windows or frames) ``enhance`` makes for ``n`` samples: progress bars."""
+    def work_units(self, config: Any, n: int, overlap_hop: int | None, rate: int | None = None) -> int:
+        """Generator calls (windows or frames) ``enhance`` makes for ``n`` samples at ``rate``: progress bars."""
         raise NotImplementedError

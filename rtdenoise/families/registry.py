@@ -26,10 +26,10 @@ def of(thing: Any) -> Family | None:
     return FAMILIES.get(getattr(type(config), "family", None))
 
 
-def framing(thing: Any, hop: int | None = None, lookahead: int | None = None) -> StreamConfig:
-    """How a model (or a config) streams with the user's optional hop and look-ahead: computed
-    and checked here once; every caller reads what this returns."""
+def framing(thing: Any, hop: int | None = None, lookahead: int | None = None, rate: int | None = None) -> StreamConfig:
+    """How a model (or a config) streams at ``rate`` (None: its own) with the user's optional hop
+    and look-ahead: computed and checked here once; every caller reads what this returns."""
     family = of(thing)
     if family is None:
         raise TypeError(f"not a model or a model config: {type(thing).__name__}")
-    return family.framing(getattr(thing, "config", thing), hop, lookahead)
+    return family.framing(getattr(thing, "config", thing), hop, lookahead, rate)

@@ -87,18 +87,20 @@ class OpenModel:
 
 def open_model(model: str | None = None, backend: str | None = "auto", device: str | None = None,
                threads: int | None = None, precision: str | None = "auto", *, hop: int | None = None,
-               lookahead: int | None = None, stream: bool = False) -> OpenModel:
+               lookahead: int | None = None, rate: int | None = None, stream: bool = False) -> OpenModel:
     """Load a model by name or path onto the device its backend needs, and build that backend.
 
-    The framing (the user's ``hop`` and ``lookahead``, checked) is decided from the model's config
-    before its weights load, so a bad value costs no loading; with ``stream`` the backend computes
-    only what a stream at that framing reads."""
+    The framing (the user's ``hop`` and ``lookahead``, checked, for audio at ``rate``: the model
+    runs at the family's :meth:`~rtdenoise.families.base.Family.stream_rate` for it) is decided
+    from the model's config before its weights load, so a bad value costs no loading; with
+    ``stream`` the backend computes only what a stream at that framing reads."""
     name = backends.choose(backend, device)
     if device is not None and backends.device_type(device) != backends.model_device(name):
         raise BackendError(f"backend {name} runs on {backends.model_device(name)}, not on device {device}")
     path = find_model(model)
     config = parse_config(path, read_config(path))
-    framing = of(config).framing(config, hop, lookahead)
+    family = of(config)
+    framing = family.framing(config, hop, lookahead, None if rate is None else family.stream_rate(config, rate))
     net = load_model(path, backends.model_device(name) if torch_module() is not None else None)
     tail = of(net).stream_tail(framing) if stream else None
     chosen = for_model(net, name, threads, precision, tail)

@@ -60,8 +60,9 @@ class SeedFamily(Family):
         default_preset="small", windows=True, spectral_losses=False, lr_warmup=3e-4, l1_weight=100.0,
         stft_weight=1.0, disc_width=None, augment=False)
 
-    def framing(self, config: Any, hop: int | None = None, lookahead: int | None = None) -> StreamConfig:
-        W, rate = config.window, config.sample_rate
+    def framing(self, config: Any, hop: int | None = None, lookahead: int | None = None,
+                rate: int | None = None) -> StreamConfig:
+        W, rate = config.window, self.check_rate(config, rate)
         check_range("hop", hop, 1, W)
         check_range("lookahead", lookahead, 0)
         h = hop or max(1, min(int(round(DEFAULT_HOP_MS * rate / 1000)), W))
@@ -129,8 +130,9 @@ class SeedFamily(Family):
         return WindowHop(backend.fn, framing, preemphasis)
 
     def enhance(self, model: Any, backend: Backend, x: np.ndarray, overlap_hop: int | None,
-                progress: Progress | None) -> np.ndarray:
+                progress: Progress | None, rate: int | None = None) -> np.ndarray:
         cfg = model.config
+        self.check_rate(cfg, rate)
         self.check_overlap_hop(cfg, overlap_hop)
         pre, _ = emphasise(x, cfg.preemphasis)
         y = overlap_add(pre, cfg.window, overlap_hop or default_hop(cfg.window), backend.fn, 16, progress)
@@ -138,7 +140,8 @@ class SeedFamily(Family):
         return out
 
     def block_enhancer(self, model: Any, backend: Backend, rows: int, overlap_hop: int | None,
-                       progress: Progress | None) -> "SeedBlocks":
+                       progress: Progress | None, rate: int | None = None) -> "SeedBlocks":
+        self.check_rate(model.config, rate)
         self.check_overlap_hop(model.config, overlap_hop)
         return SeedBlocks(backend.fn, model.config, overlap_hop, rows, progress)
 
@@ -148,7 +151,7 @@ class SeedFamily(Family):
             preemphasis = model.config.preemphasis if model is not None else PREEMPHASIS
         return window_like_stream(backends.whole_windows(backend, framing.window), x, framing, preemphasis)
 
-    def work_units(self, config: Any, n: int, overlap_hop: int | None) -> int:
+    def work_units(self, config: Any, n: int, overlap_hop: int | None, rate: int | None = None) -> int:
         w = config.window
         h = overlap_hop or default_hop(w)
         return max(1, -(-(n + 2 * (w // 2) - w) // h) + 1)

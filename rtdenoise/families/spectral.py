@@ -4,6 +4,8 @@ what it needs to run.
 It streams with one framing, its own: a frame of ``n_fft`` samples every ``hop`` (half of it),
 no look-ahead, and the output ``n_fft - hop`` samples behind the newest input because the frames
 overlap (its analysis delay): the algorithmic latency is one window, 32 ms for the shipped model.
+At whole multiples of its rate (32 and 48 kHz for a 16 kHz model) the same framing in time runs
+on the whole band, with no resampling and no added latency (:class:`~rtdenoise.families.stft.Band`).
 A file runs its frames in order from a silent start as a stream does
 (:mod:`rtdenoise.families.stft`), so the offline output is the stream's, sample for sample. Its
 backends take the state as explicit inputs and outputs (onnx), keep it on the GPU between hops
@@ -24,6 +26,9 @@ from ..model.spectral_numpy import frame_count, initial_state, skip_frame
 from . import stft
 from .base import Family, Progress, TrainingRecipe
 
+#: The highest rate a spectral model streams at natively: full band, as call apps carry it.
+MAX_RATE = 48000
+
 
 class SpectralFamily(Family):
     name: ClassVar[str] = "spectral"
@@ -39,13 +44,20 @@ class SpectralFamily(Family):
         default_preset="spectral", windows=False, spectral_losses=True, lr_warmup=1e-3, l1_weight=0.0,
         stft_weight=0.0, disc_width=0.0625, augment=True)
 
-    def framing(self, config: Any, hop: int | None = None, lookahead: int | None = None) -> StreamConfig:
+    def rates(self, config: Any) -> tuple[int, ...]:
+        """Its own rate and whole multiples of it up to 48 kHz: 16, 32 and 48 kHz for the shipped
+        model, each with the same bins and frame times (see :class:`~rtdenoise.families.stft.Band`)."""
+        return tuple(config.sample_rate * f for f in range(1, MAX_RATE // config.sample_rate + 1)) or (config.sample_rate,)
+
+    def framing(self, config: Any, hop: int | None = None, lookahead: int | None = None,
+                rate: int | None = None) -> StreamConfig:
+        f = self.check_rate(config, rate) // config.sample_rate
         self._check_hop("hop", config, hop)
         if lookahead not in (None, 0):
             raise ParameterError("lookahead", f"{{name}} {lookahead}: this spectral model uses no look-ahead "
                                               f"(use {{name}} 0 or leave it out); its latency is one "
                                               f"{1000 * config.latency / config.sample_rate:.0f} ms window")
-        return StreamConfig(config.n_fft, config.hop, 0, config.n_fft - config.hop, config.sample_rate)
+        return StreamConfig(config.n_fft * f, config.hop * f, 0, (config.n_fft - config.hop) * f, config.sample_rate * f)
 
     def check_overlap_hop(self, config: Any, overlap_hop: int | None) -> None:
         self._check_hop("overlap_hop", config, overlap_hop)
@@ -88,24 +100,29 @@ class SpectralFamily(Family):
         return [("fp32", None)]
 
     def hop_core(self, backend: Backend, framing: StreamConfig, config: Any, preemphasis: float | None) -> stft.SpectralHop:
-        return stft.SpectralHop(backend.fn, backend.initial_state, backend.skip, config)
+        return stft.SpectralHop(backend.fn, backend.initial_state, backend.skip, config, self._factor(config, framing.rate))
+
+    def _factor(self, config: Any, rate: int | None) -> int:
+        return self.check_rate(config, rate) // config.sample_rate
 
     def enhance(self, model: Any, backend: Backend, x: np.ndarray, overlap_hop: int | None,
-                progress: Progress | None) -> np.ndarray:
+                progress: Progress | None, rate: int | None = None) -> np.ndarray:
         self.check_overlap_hop(model.config, overlap_hop)
-        return stft.enhance(backend.fn, backend.initial_state, x, model.config, progress)
+        return stft.enhance(backend.fn, backend.initial_state, x, model.config, progress, self._factor(model.config, rate))
 
     def block_enhancer(self, model: Any, backend: Backend, rows: int, overlap_hop: int | None,
-                       progress: Progress | None) -> stft.BlockEnhancer:
+                       progress: Progress | None, rate: int | None = None) -> stft.BlockEnhancer:
         self.check_overlap_hop(model.config, overlap_hop)
-        return stft.BlockEnhancer(backend.fn, backend.initial_state, model.config, rows, progress)
+        return stft.BlockEnhancer(backend.fn, backend.initial_state, model.config, rows, progress,
+                                  self._factor(model.config, rate))
 
     def like_stream(self, model: Any, backend: Backend, x: np.ndarray, framing: StreamConfig,
                     preemphasis: float | None = None) -> np.ndarray:
-        return self.enhance(model, backend, np.atleast_2d(np.asarray(x, np.float32)), None, None)[0]
+        return self.enhance(model, backend, np.atleast_2d(np.asarray(x, np.float32)), None, None, framing.rate)[0]
 
-    def work_units(self, config: Any, n: int, overlap_hop: int | None) -> int:
-        return frame_count(n, config.n_fft, config.hop)
+    def work_units(self, config: Any, n: int, overlap_hop: int | None, rate: int | None = None) -> int:
+        f = self._factor(config, rate)
+        return frame_count(n, config.n_fft * f, config.hop * f)
 
 
 SPECTRAL = SpectralFamily()

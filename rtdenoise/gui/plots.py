@@ -177,6 +177,22 @@ class ScopeView(pg.GraphicsLayoutWidget):
         for axis in ("left", "bottom"):   # redrawn with the curves beside them: blit a pixmap, not text
             plot.getAxis(axis).setCacheMode(QtWidgets.QGraphicsItem.DeviceCoordinateCache)
 
+    def set_rate(self, rate: int) -> None:
+        """Show audio at ``rate`` from now on: histories and spectrograms made anew (32 ms frames,
+        up to its Nyquist: 24 kHz for a 48 kHz device), the spectrograms' frequency axes with them."""
+        if rate == self.rate:
+            return
+        self.rate = rate
+        self.histories = {name: History(self.seconds, rate) for name in self.NAMES}
+        if self.spectrograms:
+            lut = next(iter(self.spectrograms.values())).lut
+            n_fft = 2 * int(round(0.016 * rate))
+            self.spectrograms = {name: Spectrogram(self.seconds, rate, lut, n_fft, n_fft // 2) for name in self.NAMES}
+            for name, img in self.images.items():
+                img.setImage(self.spectrograms[name].image, autoLevels=False)
+                img.setRect(QtCore.QRectF(-self.seconds, 0, self.seconds, rate / 2000))
+                self.plots[f"{name} spectrogram"].setYRange(0, rate / 2000, padding=0)
+
     def push(self, dry: np.ndarray, out: np.ndarray) -> None:
         """Take a snapshot from the engine's scope: input and output, aligned."""
         self.histories["input"].push(dry)

@@ -312,6 +312,7 @@ class MonitorWindow(QtWidgets.QMainWindow):
         if session is not self.session:
             return                               # a session stopped before it got going
         self.engine = engine
+        self.view.set_rate(engine.model_rate)    # a spectral model on a 48 kHz device: up to 24 kHz
         engine.set_bypass(self.settings.bypass)  # changed while the model was loading
         engine.set_strength(self.settings.strength)
         if session.virtual_mic_name:

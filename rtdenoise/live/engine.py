@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import RtDenoiseError
-from ..families import framing
+from ..families import of
 from ..model.framing import StreamConfig
 from ..signal.streaming import StreamingDenoiser
 from .fallback import DryFallback
@@ -178,9 +178,10 @@ class LiveEngine:
                  preemphasis: float | None = None, backend: "str | Backend | None" = "auto") -> None:
         self.config = config = config or LiveConfig()
         if stream is None:
-            if not hasattr(model, "config"):
+            family = of(model)
+            if family is None:
                 raise ValueError("a window function needs an explicit StreamConfig")
-            stream = framing(model)
+            stream = family.framing(model.config, rate=family.stream_rate(model.config, int(rate)))
         self.denoiser = StreamingDenoiser(model, stream, preemphasis, backend=backend)
         self.framing = stream = self.denoiser.config
         self.rate, self.model_rate = int(rate), int(stream.rate)

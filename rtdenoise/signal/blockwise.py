@@ -56,12 +56,13 @@ class _Mixed:
 
 
 def block_enhancer(model: Any, backend: Any, rows: int, overlap_hop: int | None = None,
-                   progress: Callable[[int], None] | None = None, strength: float = 1.0) -> Any:
-    """An object with ``push(x [rows, n]) -> y`` and ``finish() -> y`` that enhances rows at the
-    model's rate arriving in blocks exactly as :func:`~rtdenoise.signal.offline.enhance_rows`
-    does the whole."""
+                   progress: Callable[[int], None] | None = None, strength: float = 1.0,
+                   rate: int | None = None) -> Any:
+    """An object with ``push(x [rows, n]) -> y`` and ``finish() -> y`` that enhances rows at
+    ``rate`` (one the model streams at; None: its own) arriving in blocks exactly as
+    :func:`~rtdenoise.signal.offline.enhance_rows` does the whole."""
     strength = check_strength(strength)
-    inner = of(model).block_enhancer(model, for_model(model, backend), rows, overlap_hop, progress)
+    inner = of(model).block_enhancer(model, for_model(model, backend), rows, overlap_hop, progress, rate)
     return inner if strength == 1.0 else _Mixed(inner, strength)
 
 
@@ -74,8 +75,8 @@ def enhance_file(model: Any, src: Path, dst: Path, backend: Any = "auto", overla
     with open_input(src) as f:
         rate, channels, frames = f.samplerate, f.channels, f.frames
         fmt, kind = file_format(dst), output_subtype(dst, f.subtype, subtype)
-        model_rate = model.config.sample_rate
-        enhancer = block_enhancer(model, backend, channels, overlap_hop, progress, strength)
+        model_rate = of(model).stream_rate(model.config, rate)        # the rate it runs at: no resampling if native
+        enhancer = block_enhancer(model, backend, channels, overlap_hop, progress, strength, model_rate)
         down = soxr.ResampleStream(rate, model_rate, channels, dtype="float32", quality="HQ") if rate != model_rate else None
         up = soxr.ResampleStream(model_rate, rate, channels, dtype="float32", quality="HQ") if rate != model_rate else None
         targets = [(dst, "clean")] + ([(noise, "noise")] if noise is not None else [])

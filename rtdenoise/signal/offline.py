@@ -3,8 +3,8 @@
 The family decides how a signal at the model's rate goes through its generator
 (:meth:`rtdenoise.families.base.Family.enhance`: the spectral family's frames in order from a
 silent start, the stream's output without its delay; the seed family's overlapping windows);
-this module does what is the same for every family: other rates through soxr to the model's and
-back, channels enhanced independently, the input's shape and sample type kept, and the strength
+this module does what is the same for every family: other rates through soxr to the one the
+family runs them at and back, channels enhanced independently, the input's shape and sample type kept, and the strength
 control, which mixes the dry input back in exactly as the stream's does.
 """
 from __future__ import annotations
@@ -22,15 +22,16 @@ from .streaming import check_strength
 
 def enhance_rows(model: Any, x: np.ndarray, overlap_hop: int | None = None,
                  progress: Callable[[int], None] | None = None, backend: "str | Backend | None" = "auto",
-                 strength: float = 1.0) -> np.ndarray:
-    """Enhance rows of audio at the model's rate ([rows, n] or [n]) on ``backend`` (see
-    :mod:`rtdenoise.model.backends`). ``overlap_hop``: the seed family's hop between overlapping
-    windows (default a quarter window); ``strength``: 1 fully denoised .. 0 the input."""
+                 strength: float = 1.0, rate: int | None = None) -> np.ndarray:
+    """Enhance rows of audio ([rows, n] or [n]) at ``rate``, one the model streams at (None: its
+    own), on ``backend`` (see :mod:`rtdenoise.model.backends`). ``overlap_hop``: the seed family's
+    hop between overlapping windows (default a quarter window); ``strength``: 1 fully denoised .. 0
+    the input."""
     strength = check_strength(strength)
     x = np.atleast_2d(np.asarray(x, np.float32))
     family = of(model)
     family.check_overlap_hop(model.config, overlap_hop)
-    y = family.enhance(model, for_model(model, backend), x, overlap_hop, progress)
+    y = family.enhance(model, for_model(model, backend), x, overlap_hop, progress, rate)
     return mix(x, y, strength)
 
 
@@ -45,15 +46,18 @@ def enhance(model: Any, audio: np.ndarray, sample_rate: int, overlap_hop: int | 
             strength: float = 1.0) -> np.ndarray:
     """Denoise ``audio`` ([frames] or [frames, channels], any rate) and return it in the same shape,
     rate and sample type (integer PCM is scaled from its full scale and back). Channels are enhanced
-    independently; other rates go through soxr to the model's and back. NaN or Inf samples are refused."""
+    independently. A rate the model runs at natively is not resampled (a spectral model: 16, 32 and
+    48 kHz, the whole band); others go through soxr to the family's choice and back (44.1 kHz to
+    48 kHz, 8 kHz to 16 kHz). NaN or Inf samples are refused."""
     template = np.asarray(audio)
     audio = as_float_samples(template)
     check_audio(audio)
     mono = audio.ndim == 1
     frames = audio[:, None] if mono else audio
-    x = resample(frames, sample_rate, model.config.sample_rate).T          # [channels, n at the model's rate]
-    y = enhance_rows(model, x, overlap_hop, progress, backend, strength).T
-    y = resample(y, model.config.sample_rate, sample_rate)
+    rate = of(model).stream_rate(model.config, sample_rate)
+    x = resample(frames, sample_rate, rate).T                             # [channels, n at the rate it runs at]
+    y = enhance_rows(model, x, overlap_hop, progress, backend, strength, rate).T
+    y = resample(y, rate, sample_rate)
     y = _fit(y, len(frames))
     return like_input(y[:, 0] if mono else y, template)
 
@@ -61,8 +65,10 @@ def enhance(model: Any, audio: np.ndarray, sample_rate: int, overlap_hop: int | 
 def work_units(model: Any, frames: int, channels: int, sample_rate: int, overlap_hop: int | None = None) -> int:
     """How many generator calls (windows or frames) ``enhance`` will make for such audio, for
     progress bars."""
-    n = int(np.ceil(frames * model.config.sample_rate / sample_rate))
-    return channels * of(model).work_units(model.config, n, overlap_hop)
+    family = of(model)
+    rate = family.stream_rate(model.config, sample_rate)
+    n = int(np.ceil(frames * rate / sample_rate))
+    return channels * family.work_units(model.config, n, overlap_hop, rate)
 
 
 def _fit(y: np.ndarray, n: int) -> np.ndarray:

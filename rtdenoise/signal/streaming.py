@@ -52,25 +52,26 @@ def effective_strength(strength: float = 1.0, atten_limit: float | None = None) 
 
 
 class StreamingDenoiser:
-    """Enhance a mono stream at the model's rate, hop by hop. Not thread-safe: one thread owns it.
+    """Enhance a mono stream at one of the model's rates, hop by hop. Not thread-safe: one thread owns it.
 
     ``push(x)`` takes any number of samples and returns what became ready (whole hops); the output
     is the input delayed by ``config.latency`` samples counted from the end of each hop, i.e. output
     sample ``m`` is the estimate of input sample ``m - config.delay``. ``flush()`` pushes silence
     until every sample pushed so far has come out.
 
-    ``config``: the framing; by default the model's own with the optional ``hop`` and
-    ``lookahead`` (samples at the model's rate), as :func:`rtdenoise.families.framing` decides it
-    for ``rtdenoise live``; a plain window function needs one. ``preemphasis``: a window
+    ``config``: the framing; by default the model's own at ``rate`` (one it streams at: a
+    spectral model 16, 32 or 48 kHz, the last the whole band; None: its own) with the optional
+    ``hop`` and ``lookahead`` (samples at the model's rate), as :func:`rtdenoise.families.framing`
+    decides it for ``rtdenoise live``; a plain window function needs one. ``preemphasis``: a window
     function's (default the model's, or the seed design's 0.95).
     """
 
     def __init__(self, model: "Any | WindowFn", config: StreamConfig | None = None,
                  preemphasis: float | None = None, backend: "str | Backend | None" = "auto", *,
-                 hop: int | None = None, lookahead: int | None = None) -> None:
+                 hop: int | None = None, lookahead: int | None = None, rate: int | None = None) -> None:
         family = of(model)
-        if config is not None and (hop, lookahead) != (None, None):
-            raise ValueError("give a StreamConfig or a hop and look-ahead, not both")
+        if config is not None and (hop, lookahead, rate) != (None, None, None):
+            raise ValueError("give a StreamConfig or a hop, look-ahead and rate, not all")
         if family is None:                           # a plain window function
             if config is None:
                 raise ValueError("a window function needs an explicit StreamConfig")
@@ -78,8 +79,10 @@ class StreamingDenoiser:
         else:
             settings = model.config
             if config is not None:
-                hop, lookahead = config.hop, config.lookahead
-            own = family.framing(settings, hop, lookahead)
+                rate = config.rate
+                f = config.rate // settings.sample_rate or 1      # the framing counts the model's samples
+                hop, lookahead = config.hop // f, config.lookahead // f
+            own = family.framing(settings, hop, lookahead, rate)
             if config is not None and config != own:
                 raise ValueError(f"this model streams with window {own.window} at {own.rate} Hz, not {config}")
             config = own
