@@ -71,4 +71,4 @@ def test_eval_scores_the_stream_that_the_stream_class_runs(models_by_name, name,
     den = StreamingDenoiser(model, want, backend="torch")
     y = np.concatenate([den.push(x), den.flush()])[want.delay:want.delay + len(x)]
     # The same windows summed in another order (overlap-add against hop by hop): fp32 rounding.
-    np.testing.assert_allclose(live[0](x), y, atol=1e-5)
+    np.testing.assert_allclose(live[0](x, 16000), y, atol=1e-5)

@@ -3,7 +3,8 @@
 Quality: PESQ (wide-band), STOI and SI-SDR on the fixed, seeded validation material (valid
 speakers x valid noises: the 120 mixtures at -5 to 15 dB SNR, and the groups of rooms, telephone
 band, quiet or clipped microphones and nearly clean speech; :mod:`rtdenoise.evaluation`), per
-group, per SNR and overall, with the noisy input as a row. rtdenoise is scored as it runs live
+group, per SNR and overall, with the noisy input as a row; on the 48 kHz ``fullband`` group also
+SI-SDR at 48 kHz, the log-spectral distance above 8 kHz and ViSQOL, each system at its native rate. rtdenoise is scored as it runs live
 (the streaming framing at the default latency) and, for the seed family, offline (overlapping
 whole windows; a spectral model's offline output is its stream's); peers as
 :mod:`rtdenoise.bench.peers` runs them (:mod:`rtdenoise.bench.systems`).
@@ -11,7 +12,8 @@ whole windows; a spectral model's offline output is its stream's); peers as
 Speed, on this CPU in this run (:mod:`rtdenoise.bench.speed`): the real-time factor over the whole
 files (compute / audio time, resampling included for peers), and per hop (p50, p99) as a live
 stream would call each system, with each system's algorithmic latency, on every backend and
-precision present (and, with a GPU, the ``seed`` preset at a 16 ms hop with CUDA events).
+precision present, a model that streams at 48 kHz also there (and, with a GPU, the ``seed``
+preset at a 16 ms hop with CUDA events).
 
 Writes ``bench.md`` (the tables, with date, machine and command), ``bench.json`` and ``bench.png``
 into ``--out`` (:mod:`rtdenoise.bench.report`).
@@ -28,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from ..data.recordings import Corpus, default_data_dir
-from ..data.validation import GROUPS
 from ..errors import RtDenoiseError
-from ..evaluation.evaluate import evaluate, summarise, validation_examples
+from ..evaluation.evaluate import ALL_GROUPS, evaluate, summarise, validation_examples
+from ..families import of
 from ..families.runtime import for_model
 from ..model import backends
 from ..model.pretrained import model_dirs, torch_module
@@ -40,6 +42,9 @@ from .systems import LiveSystem, cpu_backends, peer_systems, rtdenoise_systems
 
 log = logging.getLogger(__name__)
 
+#: The rate of the full-band speed rows (what most microphones run at).
+FULL_BAND = 48000
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="recordings folder (default: ../shared/data or $RTDENOISE_DATA)")
@@ -47,6 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group-count", type=int, default=40,
                    help="examples in each other validation group: rooms, telephone, levels, clean (default 40; 0: none)")
     p.add_argument("--seconds", type=float, default=4.0, help="seconds per mixture")
+    p.add_argument("--groups", nargs="*", choices=ALL_GROUPS, default=list(ALL_GROUPS),
+                   help="validation groups (default: all, the 48 kHz fullband group where the data has it)")
     p.add_argument("--models", nargs="*", help="rtdenoise models (default: every shipped model)")
     p.add_argument("--peers", nargs="*", help="peers to run (default: all installed): rnnoise deepfilternet3 spectral-gating")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for rtdenoise (default 1, as rtdenoise live)")
@@ -64,6 +71,12 @@ def speed_rows(live: list[LiveSystem], systems: dict[str, Timed], peers: list, t
             t = time_hops(s.model, s.framing, hops=hops, backend=chosen)
             whole = systems[s.label].rtf if chosen is s.backend else file_rtf(s.model, s.framing, chosen, examples)
             rows.append(SpeedRow(s.label, chosen.label, s.framing.latency_ms, whole, s.framing.hop_ms,
+                                 t.p50_ms, t.p99_ms))
+        family = of(s.model)
+        if s.framing.rate != FULL_BAND and FULL_BAND in family.rates(s.model.config):
+            full = family.framing(s.model.config, rate=FULL_BAND)         # the same model on a 48 kHz device
+            t = time_hops(s.model, full, hops=hops, backend=s.backend)
+            rows.append(SpeedRow(f"{s.label} at 48 kHz", s.backend.label, full.latency_ms, None, full.hop_ms,
                                  t.p50_ms, t.p99_ms))
         if s.offline:
             rows.append(SpeedRow(s.offline, s.backend.label, None, systems[s.offline].rtf, None, None, None))
@@ -84,7 +97,8 @@ def main(args: argparse.Namespace) -> int:
         torch.set_num_threads(max(1, args.threads))
     data = Path(args.data) if args.data else default_data_dir()
     try:
-        examples = validation_examples(Corpus.load(data, "valid"), GROUPS, args.count, args.group_count, args.seconds)
+        examples = validation_examples(Corpus.load(data, "valid"), args.groups, args.count, args.group_count,
+                                       args.seconds, data)
     except (FileNotFoundError, ValueError) as e:
         raise RtDenoiseError(str(e)) from None
     names = args.models or sorted(dict.fromkeys(p.stem for d in model_dirs() for p in d.glob("*.json")))

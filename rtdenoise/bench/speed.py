@@ -106,16 +106,16 @@ def presets() -> list[str]:
 class Timed:
     """Wraps an enhancer and adds up its compute time and the audio it processed."""
 
-    def __init__(self, fn: Callable[[np.ndarray], np.ndarray], rate: int = SAMPLE_RATE) -> None:
-        self.fn, self.rate = fn, rate
+    def __init__(self, fn: Callable[[np.ndarray, int], np.ndarray]) -> None:
+        self.fn = fn
         self.seconds = 0.0
         self.audio = 0.0
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def __call__(self, x: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarray:
         t0 = time.perf_counter()
-        y = self.fn(x)
+        y = self.fn(x, rate)
         self.seconds += time.perf_counter() - t0
-        self.audio += len(x) / self.rate
+        self.audio += len(x) / rate
         return y
 
     @property
@@ -123,12 +123,13 @@ class Timed:
         return self.seconds / self.audio if self.audio else None
 
 
-def file_rtf(model, stream, backend, examples) -> float:
-    """Whole-file real-time factor of the live framing on another backend (quality is the same)."""
-    timed = Timed(lambda x: enhance_like_stream(model, x, stream, backend=backend))
-    for ex in examples:
-        timed(ex.noisy)
-    return timed.rtf or 0.0
+def file_rtf(model, stream, backend, examples) -> float | None:
+    """Whole-file real-time factor of the live framing on another backend (quality is the same),
+    over the examples at the framing's rate (None if there are none)."""
+    timed = Timed(lambda x, rate: enhance_like_stream(model, x, stream, backend=backend))
+    for ex in (e for e in examples if e.rate == stream.rate):
+        timed(ex.noisy, ex.rate)
+    return timed.rtf
 
 
 def machine() -> str:

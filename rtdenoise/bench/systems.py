@@ -1,19 +1,22 @@
 """The systems a benchmark compares: rtdenoise's models as they run live (and offline), and the peers.
 
-Each system is a :class:`~rtdenoise.bench.speed.Timed` enhancer (16 kHz mono in, the same length
-out, aligned), so scoring its quality also times it over whole files.
+Each system is a :class:`~rtdenoise.bench.speed.Timed` enhancer (mono at the example's rate in,
+the same length out, aligned), so scoring its quality also times it over whole files. Each runs
+full-band audio at its native rate where it has one for it (a spectral model and RNNoise and
+DeepFilterNet3 at 48 kHz), and otherwise through its own rate and back, band-limited to it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from ..evaluation.evaluate import Enhancer, at_rate
 from ..families import of
 from ..families.runtime import for_model
 from ..model import backends
 from ..model.framing import StreamConfig
 from ..model.pretrained import load_model
-from ..signal.offline import enhance_rows
+from ..signal.offline import enhance
 from ..signal.streaming import enhance_like_stream
 from . import peers
 from .speed import Timed
@@ -50,17 +53,29 @@ def rtdenoise_systems(names: list[str], threads: int) -> tuple[dict[str, Timed],
         precision = family.resolve_precision(default_cpu, "auto")
         be = for_model(model, default_cpu, threads, precision)
         label = f"{name} live {stream.latency_ms:.0f} ms"
-        systems[label] = Timed(lambda x, m=model, s=stream, b=be: enhance_like_stream(m, x, s, backend=b))
+        systems[label] = Timed(as_streamed(model, stream, be))
         other = next((p for b, p in cpu_backends(model) if b == default_cpu and p != precision), None)
         if other is not None:
             alt = for_model(model, default_cpu, threads, other)
-            systems[f"{label} ({default_cpu} {other})"] = Timed(
-                lambda x, m=model, s=stream, b=alt: enhance_like_stream(m, x, s, backend=b))
+            systems[f"{label} ({default_cpu} {other})"] = Timed(as_streamed(model, stream, alt))
         offline = None if family.fixed_framing else f"{name} offline"     # a fixed framing's offline is its stream's
         if offline:
-            systems[offline] = Timed(lambda x, m=model, b=be: enhance_rows(m, x, backend=b)[0])
+            systems[offline] = Timed(lambda x, rate, m=model, b=be: enhance(m, x, rate, backend=b))
         live.append(LiveSystem(label, model, stream, be, offline))
     return systems, live
+
+
+def as_streamed(model: Any, stream: StreamConfig, backend: backends.Backend) -> Enhancer:
+    """The model as its stream runs at ``stream``'s framing, offline: at another rate it streams at
+    natively, with its own framing there (the same latency); at any other, through ``stream``'s rate."""
+    family = of(model)
+    at_own = at_rate(lambda x: enhance_like_stream(model, x, stream, backend=backend), stream.rate)
+
+    def run(x: "np.ndarray", rate: int) -> "np.ndarray":
+        if rate != stream.rate and rate in family.rates(model.config):
+            return enhance_like_stream(model, x, family.framing(model.config, rate=rate), backend=backend)
+        return at_own(x, rate)
+    return run
 
 
 def peer_systems(names: list[str] | None) -> tuple[dict[str, Timed], list[peers.Peer], list[str]]:

@@ -30,6 +30,7 @@ class Example:
     snr: float
     kind: str
     group: str = "mixtures"
+    rate: int = SAMPLE_RATE          # of ``clean`` and ``noisy``: 16 kHz but for the full-band group
 
 
 def validation_set(data_dir: Path | str | None = None, count: int = 120, seconds: float = 4.0,

@@ -6,14 +6,14 @@ import logging
 from pathlib import Path
 
 from ..data.recordings import Corpus, default_data_dir
-from ..data.validation import GROUPS
 from ..errors import RtDenoiseError
 from ..families import of
 from ..families.runtime import open_model
 from ..options import add_model_flags
-from ..signal.offline import enhance_rows
+from ..signal.offline import enhance
 from ..signal.streaming import enhance_like_stream
-from .evaluate import Enhancer, evaluate, pairs_from_folder, summarise, table, validation_examples, write_results
+from .evaluate import (ALL_GROUPS, Enhancer, at_rate, evaluate, pairs_from_folder, summarise, table, validation_examples,
+                       write_results)
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      "(default: $RTDENOISE_DATA or ../shared/data)")
     src.add_argument("--pairs", metavar="DIR", help="folder with noisy/ and clean/ subfolders of same-named files")
     p.add_argument("--count", type=int, default=120, help="validation mixtures (default 120)")
-    p.add_argument("--groups", nargs="*", choices=GROUPS, default=list(GROUPS),
-                   help="which validation groups to score (default: all: the mixtures, rooms, telephone, levels, clean)")
+    p.add_argument("--groups", nargs="*", choices=ALL_GROUPS, default=list(ALL_GROUPS),
+                   help="which validation groups to score (default: all: the mixtures, rooms, telephone, levels, clean, "
+                        "and fullband at 48 kHz where the data has it)")
     p.add_argument("--group-count", type=int, default=40, help="examples per group beside the mixtures (default 40)")
     p.add_argument("--by-snr", action="store_true", help="print a row per SNR too (the JSON always has them)")
     p.add_argument("--seconds", type=float, default=4.0, help="length of each validation mixture (default 4)")
@@ -48,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
             corpus = Corpus.load(data, "valid")
         except (FileNotFoundError, ValueError) as e:
             raise RtDenoiseError(str(e)) from None
-        examples = validation_examples(corpus, args.groups, args.count, args.group_count, args.seconds)
+        examples = validation_examples(corpus, args.groups, args.count, args.group_count, args.seconds, data)
     systems: dict[str, Enhancer] = {}
     if not args.noisy_only:
         systems.update(model_systems(args))
@@ -72,11 +73,11 @@ def model_systems(args: argparse.Namespace) -> dict[str, Enhancer]:
     framings = [family.framing(model.config, args.hop, look) for look in looks]
     family.check_overlap_hop(model.config, args.overlap_hop)
     name = model.source.stem
-    offline: Enhancer = lambda x: enhance_rows(model, x, args.overlap_hop, backend=backend)[0]
+    offline: Enhancer = lambda x, rate: enhance(model, x, rate, args.overlap_hop, backend=backend)
     if family.fixed_framing:                # its offline output is its stream's
         return {f"{name} (live, {framings[0].latency_ms:.0f} ms)": offline}
     systems = {name: offline}
     for f in framings if args.live else []:
         label = f"{name} live ({f.latency_ms:.0f} ms: look-ahead {1000 * f.lookahead / f.rate:.0f})"
-        systems[label] = lambda x, f=f: enhance_like_stream(model, x, f, backend=backend)
+        systems[label] = at_rate(lambda x, f=f: enhance_like_stream(model, x, f, backend=backend), f.rate)
     return systems

@@ -1,9 +1,9 @@
 """Scoring systems on many examples: the noisy input and each system, per group and SNR.
 
 Figures are computed on the fixed validation material (``valid`` rows only, see
-:mod:`rtdenoise.data.validation`): the 120 mixtures, and four groups of audio unlike plain
-mixtures (rooms, telephone band, quiet or clipped microphones, nearly clean speech), or on any
-folder of noisy/clean pairs. They are summarised per group and SNR, per group, and overall, and in
+:mod:`rtdenoise.data.validation`): the 120 mixtures, four groups of audio unlike plain mixtures
+(rooms, telephone band, quiet or clipped microphones, nearly clean speech) and the 48 kHz
+``fullband`` group (:mod:`rtdenoise.data.fullband`), or on any folder of noisy/clean pairs. They are summarised per group and SNR, per group, and overall, and in
 a "10+" bucket per group: the mixtures at 10 dB SNR and above plus those with no noise at all,
 where a denoiser should do no harm.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,10 +25,29 @@ from ..data.validation import GROUPS, Example, validation_groups, validation_set
 from ..errors import AudioError
 from ..model.config import SAMPLE_RATE
 from ..signal.audio import AUDIO_SUFFIXES, read_audio, resample
-from .metrics import METRICS, score
+from .metrics import FULLBAND_METRICS, METRICS, score
 
-#: A system under test: 16 kHz noisy mono in, enhanced mono of the same length out.
-Enhancer = Callable[[np.ndarray], np.ndarray]
+log = logging.getLogger(__name__)
+
+#: A system under test: ``fn(noisy, rate)``, mono at ``rate`` in, enhanced mono of the same
+#: length and rate out.
+Enhancer = Callable[[np.ndarray, int], np.ndarray]
+#: The 48 kHz group beside :data:`rtdenoise.data.validation.GROUPS` (its examples need the data's
+#: extra index files).
+FULLBAND = "fullband"
+ALL_GROUPS = (*GROUPS, FULLBAND)
+
+
+def at_rate(fn: Callable[[np.ndarray], np.ndarray], rate: int = SAMPLE_RATE) -> Enhancer:
+    """An :data:`Enhancer` from a function that takes audio at ``rate`` only: audio at any other
+    rate goes through soxr to it and back (band-limited to it, as such a system is)."""
+    def run(x: np.ndarray, r: int) -> np.ndarray:
+        if r == rate:
+            return fn(x)
+        y = fn(resample(x, r, rate))
+        y = resample(y, rate, r)
+        return np.pad(y, (0, max(0, len(x) - len(y))))[:len(x)]
+    return run
 
 
 @dataclass
@@ -41,15 +61,19 @@ class Row:
     stoi: float
     si_sdr: float
     group: str = "mixtures"
+    si_sdr_fb: float = math.nan        # full-band pairs only (see rtdenoise.evaluation.metrics)
+    lsd_hf: float = math.nan
+    visqol: float = math.nan
 
 
 def evaluate(examples: Sequence[Example], systems: dict[str, Enhancer]) -> list[Row]:
     """Score the noisy input and each system's output on every example."""
     rows = []
     for ex in tqdm(examples, desc="eval", unit="ex", disable=None, dynamic_ncols=True):
-        rows.append(Row("noisy", ex.name, ex.snr, ex.kind, **score(ex.clean, ex.noisy), group=ex.group))
+        rows.append(Row("noisy", ex.name, ex.snr, ex.kind, **score(ex.clean, ex.noisy, ex.rate), group=ex.group))
         for name, fn in systems.items():
-            rows.append(Row(name, ex.name, ex.snr, ex.kind, **score(ex.clean, fn(ex.noisy)), group=ex.group))
+            rows.append(Row(name, ex.name, ex.snr, ex.kind, **score(ex.clean, fn(ex.noisy, ex.rate), ex.rate),
+                            group=ex.group))
     return rows
 
 
@@ -74,12 +98,12 @@ def summarise(rows: Iterable[Row]) -> list[dict[str, object]]:
     out = []
     for (system, group, snr), rs in buckets.items():
         entry: dict[str, object] = {"system": system, "group": group, "snr": snr, "n": len(rs)}
-        for m in METRICS:
+        for m in (*METRICS, *FULLBAND_METRICS):
             vals = [getattr(r, m) for r in rs if not math.isnan(getattr(r, m))]
             entry[m] = float(np.mean(vals)) if vals else math.nan
         out.append(entry)
     order = {s: i for i, s in enumerate(dict.fromkeys(r.system for r in rows))}
-    groups = {g: i for i, g in enumerate(["all", *GROUPS])}
+    groups = {g: i for i, g in enumerate(["all", *ALL_GROUPS])}
     return sorted(out, key=lambda e: (groups.get(str(e["group"]), len(groups)), e["snr"] not in ("all", HIGH_SNR),
                                       e["snr"] != "all", _snr_key(e["snr"]), order[e["system"]]))
 
@@ -92,13 +116,22 @@ def _snr_key(snr: object) -> float:
 
 
 def table(summary: list[dict[str, object]], by_snr: bool = True) -> str:
-    """A markdown table of a summary; without ``by_snr`` only the 'all' and '10+' rows."""
-    lines = ["| system | group | SNR (dB) | n | PESQ (wb) | STOI | SI-SDR (dB) |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    """A markdown table of a summary; without ``by_snr`` only the 'all' and '10+' rows. The
+    full-band columns are there when any example was full band."""
+    full = any(not math.isnan(float(e.get("si_sdr_fb", math.nan))) for e in summary)
+    head = "| system | group | SNR (dB) | n | PESQ (wb) | STOI | SI-SDR (dB) |"
+    if full:
+        head += " SI-SDR 48 kHz (dB) | LSD > 8 kHz (dB) | ViSQOL |"
+    lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for e in summary:
         if by_snr or e["snr"] in ("all", HIGH_SNR):
-            lines.append(f"| {e['system']} | {e['group']} | {e['snr']} | {e['n']} | {e['pesq']:.3f} | {e['stoi']:.4f} "
-                         f"| {e['si_sdr']:.2f} |")
+            line = (f"| {e['system']} | {e['group']} | {e['snr']} | {e['n']} | {e['pesq']:.3f} | {e['stoi']:.4f} "
+                    f"| {e['si_sdr']:.2f} |")
+            if full:
+                cell = lambda v, fmt: "" if math.isnan(float(v)) else format(v, fmt)
+                line += (f" {cell(e['si_sdr_fb'], '.2f')} | {cell(e['lsd_hf'], '.2f')} | "
+                         f"{cell(e['visqol'], '.3f')} |")
+            lines.append(line)
     return "\n".join(lines)
 
 
@@ -133,11 +166,19 @@ def pairs_from_folder(folder: Path) -> list[Example]:
     return out
 
 
-def validation_examples(corpus: Corpus, groups: Sequence[str] = GROUPS, count: int = 120, group_count: int = 40,
-                        seconds: float = 4.0) -> list[Example]:
-    """The fixed validation material: the ``count`` mixtures and each other group asked for."""
+def validation_examples(corpus: Corpus, groups: Sequence[str] = ALL_GROUPS, count: int = 120, group_count: int = 40,
+                        seconds: float = 4.0, data_dir: Path | None = None) -> list[Example]:
+    """The fixed validation material: the ``count`` mixtures and each other group asked for (the
+    full-band group from ``data_dir``; where that has no full-band material, it is left out and
+    said so in the log)."""
     out = validation_set(corpus=corpus, count=count, seconds=seconds) if "mixtures" in groups and count else []
-    others = [g for g in groups if g != "mixtures"]
+    others = [g for g in groups if g not in ("mixtures", FULLBAND)]
     if others and group_count:
         out += [e for e in validation_groups(corpus, group_count, seconds) if e.group in others]
+    if FULLBAND in groups and group_count:
+        from ..data.fullband import fullband_examples
+        try:
+            out += fullband_examples(data_dir, group_count, seconds)
+        except FileNotFoundError as e:
+            log.warning("the %s group is left out: %s", FULLBAND, e)
     return out
