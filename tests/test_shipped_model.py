@@ -44,9 +44,9 @@ def mixtures():
 def scores(mixtures):
     spectral, small = load_model("rtdenoise-spectral", device="cpu"), load_model("rtdenoise-small", device="cpu")
     stream = framing(small)
-    return {"rtdenoise-spectral": _scores(mixtures, {"offline": lambda x: enhance_rows(spectral, x)[0]}),
-            "rtdenoise-small": _scores(mixtures, {"offline": lambda x: enhance_rows(small, x)[0],
-                                                  "live": lambda x: enhance_like_stream(small, x, stream)})}
+    return {"rtdenoise-spectral": _scores(mixtures, {"offline": lambda x, rate: enhance_rows(spectral, x)[0]}),
+            "rtdenoise-small": _scores(mixtures, {"offline": lambda x, rate: enhance_rows(small, x)[0],
+                                                  "live": lambda x, rate: enhance_like_stream(small, x, stream)})}
 
 
 def test_the_default_model_is_the_spectral_one():
@@ -69,7 +69,7 @@ def test_the_default_model_beats_rtdenoise_small_on_every_metric(scores):
 def test_the_default_model_does_little_harm_to_clean_speech():
     clean = [e for e in validation_groups(Corpus.load(default_data_dir(), "valid"), count=8) if e.group == "clean"]
     model = load_model(device="cpu")
-    s = _scores(clean, {"model": lambda x: enhance_rows(model, x)[0]})
+    s = _scores(clean, {"model": lambda x, rate: enhance_rows(model, x)[0]})
     assert s["model"]["pesq"] > s["noisy"]["pesq"] - 0.15 and s["model"]["stoi"] > s["noisy"]["stoi"] - 0.01, s
 
 
