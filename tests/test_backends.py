@@ -11,12 +11,10 @@ import pytest
 import torch
 
 from rtdenoise import load_model
-from rtdenoise.families import runtime
+from rtdenoise.families import framing, runtime
 from rtdenoise.families.seed import SEED
-from rtdenoise.families.spectral import SPECTRAL
 from rtdenoise.model import backends, graphs
 from rtdenoise.model.backends import BackendError
-from rtdenoise.families import framing
 from rtdenoise.signal.streaming import enhance_like_stream, StreamingDenoiser
 
 FP32_TOL = 1e-4

@@ -16,15 +16,13 @@ import torch
 from torch import nn
 
 from rtdenoise import load_model
-from rtdenoise.families import runtime
+from rtdenoise.families import framing, runtime
 from rtdenoise.families.seed import SEED
-from rtdenoise.families.spectral import SPECTRAL
 from rtdenoise.errors import BackendError
 from rtdenoise.model import backends, graphs
 from rtdenoise.model.config import preset
 from rtdenoise.model.export import FLOAT_ENDS, InferenceGenerator, PolyphaseUpsample
 from rtdenoise.model.seed import NoiseCanceler
-from rtdenoise.families import framing
 from rtdenoise.signal.streaming import enhance_like_stream, StreamingDenoiser
 
 needs_onnx = pytest.mark.skipif(not backends.onnx_available(), reason="onnxruntime not installed")

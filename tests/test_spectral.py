@@ -12,8 +12,7 @@ import torch
 
 from conftest import random_spectral, voiced
 from rtdenoise import enhance, load_model
-from rtdenoise.families import runtime
-from rtdenoise.families.seed import SEED
+from rtdenoise.families import framing, runtime
 from rtdenoise.families.spectral import SPECTRAL
 from rtdenoise.model import backends, graphs
 from rtdenoise.model.config import preset, SPECTRAL_PRESETS, SpectralConfig
@@ -21,7 +20,6 @@ from rtdenoise.signal.offline import enhance_rows
 from rtdenoise.errors import RtDenoiseError
 from rtdenoise.model.spectral import erb_triangles, SpectralCanceler, sqrt_hann
 from rtdenoise.families.stft import analyse, SpectralHop, synthesise
-from rtdenoise.families import framing
 from rtdenoise.signal.streaming import StreamingDenoiser
 
 needs_onnx = pytest.mark.skipif(not backends.onnx_available(), reason="onnxruntime not installed")
