@@ -176,17 +176,20 @@ class DeviceSession:
                 self.source_name = None
 
     def _close_streams(self, streams: list[Any]) -> None:
-        """Stop and close the PortAudio streams. A stalled stream is aborted (its buffers are
-        dead anyway) from a helper thread, and left behind after CLOSE_TIMEOUT_S: a server that
-        stopped answering must not keep the command from exiting with its message."""
+        """Stop and close the PortAudio streams. A stalled stream, or one that ended by itself (its
+        server went away), is aborted (its buffers are dead anyway) from a helper thread, and left
+        behind after CLOSE_TIMEOUT_S: a server that stopped answering must not keep the command from
+        exiting with its message. (Stopping a stream whose server was gone could wait for good.)"""
+        dead = self.stalled or not all(st.active for st in streams)
+
         def shut() -> None:
             for st in streams:
-                if self.stalled:
+                if dead:
                     st.abort()
                 else:
                     st.stop()
                 st.close()
-        if not self.stalled:
+        if not dead:
             shut()
             return
         closer = threading.Thread(target=shut, name="rtdenoise-close", daemon=True)
