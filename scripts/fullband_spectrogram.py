@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/fullband_spectrogram.py [--out docs/fullband.png]
 
-A synthetic voice (glottal pulses rolled off 6 dB per octave through four formants, in syllables,
-with hiss bursts for fricatives: energy up to 24 kHz, as a 48 kHz microphone hears a voice) in
+A synthetic voice (:func:`rtdenoise.data.speech.full_band_voice`, with fricatives: energy up to
+24 kHz, as a 48 kHz microphone hears a voice) in
 pink noise at 5 dB SNR, enhanced by the default model at 48 kHz natively and, as before full band,
 through 16 kHz and back. Nothing from the recordings is drawn, so the picture carries no licence.
 """
@@ -12,31 +12,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import lfilter
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rtdenoise import enhance, load_model  # noqa: E402
 from rtdenoise.data.mixing import colored_noise, rms  # noqa: E402
+from rtdenoise.data.speech import full_band_voice  # noqa: E402
 from rtdenoise.signal.audio import resample  # noqa: E402
 
 FS = 48000
-
-
-def voice(seconds: float, rng: np.random.Generator) -> np.ndarray:
-    t = np.arange(int(seconds * FS)) / FS
-    phase = np.cumsum((120 + 35 * np.sin(2 * np.pi * 0.5 * t)) / FS)
-    source = lfilter([0.1], [1, -0.9], (np.diff(np.floor(phase), prepend=0.0) > 0).astype(float))
-    x = source.copy()
-    for hz, width in ((700, 130), (1800, 200), (2800, 300), (3800, 400)):
-        r = np.exp(-np.pi * width / FS)
-        x += 0.5 * lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * hz / FS), r * r], source)
-    voiced = np.sin(2 * np.pi * 1.3 * t) > -0.1
-    hiss = np.diff(rng.standard_normal(len(t)), prepend=0.0)          # fricatives: rising to 24 kHz
-    fricative = (np.sin(2 * np.pi * 1.3 * t) < -0.5) & (np.sin(2 * np.pi * 0.43 * t) > 0)
-    x = x * voiced + 0.15 * np.std(x) * hiss * fricative
-    return (0.2 * x / np.abs(x).max()).astype(np.float32)
 
 
 def main() -> None:
@@ -47,7 +32,7 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     rng = np.random.default_rng(0)
-    clean = voice(4.0, rng)
+    clean = full_band_voice(4.0, FS, fricatives=True)
     noise = colored_noise(rng, len(clean), 1.0)
     noisy = (clean + noise * rms(clean) / rms(noise) * 10 ** (-5 / 20)).astype(np.float32)
     model = load_model(None, "cpu")

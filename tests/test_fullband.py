@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from scipy.signal import lfilter
-
 from rtdenoise import StreamingDenoiser, enhance
 from rtdenoise.bench.peers import speech_like
+from rtdenoise.data.speech import full_band_voice
 from rtdenoise.errors import ParameterError
 from rtdenoise.families import framing
 from rtdenoise.live.builder import build_engine
@@ -26,22 +25,6 @@ def band_energy(x: np.ndarray, lo: float, hi: float, rate: int = FS) -> float:
     spec = np.abs(np.fft.rfft(x)) ** 2
     f = np.fft.rfftfreq(len(x), 1 / rate)
     return float(spec[(f >= lo) & (f < hi)].sum())
-
-
-def voice(seconds: float, seed: int = 3) -> np.ndarray:
-    """Speech-like at 48 kHz with a voice's upper band: glottal pulses at a wandering pitch, rolled
-    off 6 dB per octave (so their harmonics reach past 8 kHz, about 17 dB below the band under
-    4 kHz, as a voice's do), through four formants, in syllables, over faint noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * FS)) / FS
-    phase = np.cumsum((130 + 40 * np.sin(2 * np.pi * 0.7 * t)) / FS)
-    source = lfilter([0.1], [1, -0.9], (np.diff(np.floor(phase), prepend=0.0) > 0).astype(float))
-    x = source.copy()
-    for hz, width in ((700, 130), (1800, 200), (2800, 300), (3800, 400)):
-        r = np.exp(-np.pi * width / FS)
-        x += 0.5 * lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * hz / FS), r * r], source)
-    x *= np.sin(2 * np.pi * 3.1 * t) > -0.2
-    return (0.3 * x / np.abs(x).max() + 0.001 * rng.standard_normal(len(t))).astype(np.float32)
 
 
 def tone(hz: float, seconds: float, level: float, rate: int = FS) -> np.ndarray:
@@ -78,7 +61,7 @@ def test_at_48k_offline_is_the_stream_sample_for_sample_for_any_chunking(spectra
 def test_a_12khz_tone_inside_speech_survives_where_a_12khz_noise_band_alone_is_removed(shipped):
     """The band above 8 kHz follows what the model keeps of its own top band (4 to 8 kHz): of a
     voice, nearly all; of noise alone, little."""
-    speech = voice(3.0)
+    speech = full_band_voice(3.0)
     whistle = tone(12000, 3.0, 0.01)
     out = enhance(shipped, speech + whistle, FS)
     core = slice(FS // 2, 5 * FS // 2)                      # past the first frames
@@ -91,7 +74,7 @@ def test_a_12khz_tone_inside_speech_survives_where_a_12khz_noise_band_alone_is_r
 
 
 def test_a_48k_file_is_enhanced_at_48k_with_its_band_above_8khz_and_44k_through_48k(shipped):
-    x = voice(2.0)
+    x = full_band_voice(2.0)
     y = enhance(shipped, x, FS)
     assert y.shape == x.shape and y.dtype == x.dtype
     kept = band_energy(y, 8000, 24000) / band_energy(x, 8000, 24000)
