@@ -76,10 +76,6 @@ class Band:
         # the model's own framing keeps numpy's, so its output stays what it always was.
         self.fft = np.fft if self.factor == 1 else scipy.fft
 
-    @property
-    def rate(self) -> int:
-        return self.config.sample_rate * self.factor
-
     def initial_gain(self, rows: int) -> np.ndarray:
         """The upper band's gain state before the first frame: for each row, the smoothed energies
         it follows (:meth:`_upper`), none yet."""
@@ -107,9 +103,8 @@ class Band:
         its scale; ``upper``: the bins above, at the stream's).
 
         The amplitude share of the reference band's energy that the model kept (through a knee:
-        :data:`UPPER_KNEE_DB`), and no more than
-        lets the band above be :data:`UPPER_HEADROOM_DB` louder than everything the model kept
-        below it: speech's energy above 8 kHz stays near or below that, while a noise that lives
+        :data:`UPPER_KNEE_DB`), and no more than lets the band above be :data:`UPPER_HEADROOM_DB`
+        louder than everything the model kept below it: speech's energy above 8 kHz stays near or below that, while a noise that lives
         only up there (a whistle at 12 kHz) would otherwise pass wherever the reference band is
         empty. Every energy is smoothed over frames before a ratio is taken (a ratio of averages,
         so the band above loses what the reference band loses, not more or less as single frames
