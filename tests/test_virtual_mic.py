@@ -6,6 +6,9 @@ Calls that only talk to the server through pactl run here, with ``env=audio_serv
 """
 from __future__ import annotations
 
+import logging
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +20,7 @@ import pytest
 
 from audio_server import assert_delivered
 from rtdenoise.errors import RtDenoiseError
-from rtdenoise.live.virtual_mic import platform_recipe, VirtualMic
+from rtdenoise.live.virtual_mic import owner_mark, platform_recipe, VirtualMic
 
 RATE = 16000
 
@@ -173,13 +176,51 @@ def test_a_signal_handler_the_program_had_still_runs_after_the_cleanup(audio_ser
     assert_gone(audio_server)
 
 
-def test_a_name_already_taken_is_refused_with_the_command_that_frees_it(audio_server):
-    with VirtualMic(env=audio_server.env, configure_sounddevice=False) as first:
-        with pytest.raises(RtDenoiseError, match=r"already exists.*pactl unload-module \d+") as e:
+def test_a_microphone_whose_rtdenoise_still_runs_is_refused_in_one_line_naming_it(audio_server):
+    with VirtualMic(env=audio_server.env, configure_sounddevice=False):
+        with pytest.raises(RtDenoiseError, match=rf"already exists: rtdenoise \(pid {os.getpid()}\) is running") as e:
             VirtualMic(env=audio_server.env, configure_sounddevice=False).open()
         assert "\n" not in str(e.value)
-        assert str(first.module_ids[0]) in str(e.value)
         assert "rtdenoise_mic" in names(audio_server, "sources")     # the first one is untouched
+    assert_gone(audio_server)
+
+
+def test_a_name_taken_by_something_else_is_refused_with_the_command_that_frees_it(audio_server):
+    module = audio_server.pactl("load-module", "module-null-sink", "sink_name=rtdenoise_out").split()[0]
+    try:
+        with pytest.raises(RtDenoiseError, match=rf"already exists and is not rtdenoise's: remove it with "
+                                                 rf"`pactl unload-module {module}`") as e:
+            VirtualMic(env=audio_server.env, configure_sounddevice=False).open()
+        assert "\n" not in str(e.value)
+        assert "rtdenoise_out" in names(audio_server, "sinks")
+    finally:
+        audio_server.pactl("unload-module", module)
+    assert_gone(audio_server)
+
+
+def test_a_microphone_left_by_a_killed_rtdenoise_is_replaced_at_the_next_start(audio_server, caplog):
+    """SIGKILL runs no cleanup: the nodes stay, marked with the dead owner's PID and start time;
+    the next start removes them and makes its own."""
+    p = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import time
+        from rtdenoise.live.virtual_mic import VirtualMic
+        with VirtualMic() as vm:
+            print(" ".join(map(str, vm.module_ids)), flush=True)
+            time.sleep(60)
+    """)], env=audio_server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert len(p.stdout.readline().split()) == 2, p.stderr.read()
+    finally:
+        p.kill()
+    p.wait(timeout=30)
+    assert "rtdenoise_mic" in names(audio_server, "sources")         # left behind
+    with caplog.at_level(logging.INFO, logger="rtdenoise.live.virtual_mic"):
+        with VirtualMic(env=audio_server.env, configure_sounddevice=False) as vm:
+            assert names(audio_server, "sources").count("rtdenoise_mic") == 1
+            assert names(audio_server, "sinks").count("rtdenoise_out") == 1
+            marks = re.findall(r"rtdenoise\.owner=([\d-]+)", modules(audio_server))
+            assert marks == [owner_mark()] * 2 and len(vm.module_ids) == 2     # ours only (ids may be reused)
+    assert f"left behind by rtdenoise (pid {p.pid}), which no longer runs" in caplog.text
     assert_gone(audio_server)
 
 

@@ -82,6 +82,10 @@ RECIPES: dict[str, str] = {
                 "the microphone in the call or recording app; set both ends to the same sample rate."),
 }
 
+#: The node property that names the process owning a virtual microphone: a later start recognises
+#: nodes left by an rtdenoise that was killed (SIGKILL runs no cleanup) and replaces them.
+OWNER_PROPERTY = "rtdenoise.owner"
+
 _HANDLED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 _SignalHandler = Callable[[int, FrameType | None], Any] | int | None
 
@@ -91,6 +95,40 @@ def platform_recipe(system: str | None = None) -> str:
     import platform
     system = system or platform.system()
     return RECIPES.get(system, RECIPES["Linux"])
+
+
+def _process_start(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from /proc), or "" where that cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]        # field 22; the name before it may hold spaces
+
+
+def owner_mark(pid: int | None = None) -> str:
+    """This process's mark (see :data:`OWNER_PROPERTY`): its PID and start time, so a PID the
+    system has since given to another program does not pass for the owner."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}-{_process_start(pid)}"
+
+
+def _owner(module_args: str) -> str | None:
+    """The owner mark in a module's arguments, if any."""
+    m = re.search(re.escape(OWNER_PROPERTY) + r"=(\d+-\d*)", module_args)
+    return m.group(1) if m else None
+
+
+def _owner_runs(mark: str) -> bool:
+    """Whether the process a mark names still runs (the same process: same PID, same start time)."""
+    pid = int(mark.split("-")[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True                      # alive, someone else's: not ours to remove
+    return owner_mark(pid) == mark or not _process_start(pid)
 
 
 def rescan_devices() -> None:
@@ -148,6 +186,9 @@ class VirtualMic:
             sounddevice and check it lists :attr:`output_device`. Without it, nothing in this process
             changes: hand :attr:`env_vars` to a subprocess that imports sounddevice.
         timeout: seconds to wait for the server (each ``pactl`` call, and the new nodes to appear).
+        deferred: open only the sink; the microphone appears at :meth:`publish`, once audio flows
+            into the sink. A program that picks the microphone the moment it appears then never
+            records the silence of a sink nobody plays into yet (a model still loading).
 
     Raises:
         RtDenoiseError: no pactl, no server, a name already taken, a module refused, or sounddevice
@@ -158,7 +199,7 @@ class VirtualMic:
                  sink_description: str = "rtdenoise output",
                  source_description: str = "rtdenoise clean microphone",
                  rate: int | None = None, channels: int = 1, env: Mapping[str, str] | None = None,
-                 configure_sounddevice: bool = True, timeout: float = 5.0) -> None:
+                 configure_sounddevice: bool = True, timeout: float = 5.0, deferred: bool = False) -> None:
         for name in (sink_name, source_name):
             if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
                 raise ValueError(f"{name!r}: node names may hold letters, digits, '_', '.', '-' only")
@@ -173,11 +214,13 @@ class VirtualMic:
         self.channels = int(channels)
         self.timeout = timeout
         self.configure_sounddevice = configure_sounddevice
+        self.deferred = deferred
         self.server = ""                       # e.g. "PulseAudio (on PipeWire 0.3.65)", once open
         self.alsa_config: Path | None = None   # the ALSA config file naming the two PCMs, while open
         self.env_vars: dict[str, str] = {}     # what a sounddevice process needs, while open
         self._env = None if env is None else {**env}
         self._module_ids: list[int] = []
+        self._source_args: tuple[str, ...] = ()    # the microphone's module arguments, until it is loaded
         self._saved_alsa_path: str | None = None
         self._alsa_path_set = False
         self._previous_handlers: dict[int, _SignalHandler] = {}
@@ -268,23 +311,36 @@ class VirtualMic:
         self.server = info.get("Server Name", "")
         rate = self.rate or pactl.spec_rate(info.get("Default Sample Specification", "")) or 48000
         plugin = self._choose_alsa_plugin()
-        self._refuse_taken_names()
+        self._claim_names()
         # Registered before loading anything, so an exit between the two loads still unloads the first.
         atexit.register(self.close)
         self._install_signal_handlers()
         fmt = f"rate={rate} channels={self.channels}" + (" channel_map=mono" if self.channels == 1 else "")
+        mark = f"{OWNER_PROPERTY}={owner_mark()}"
         self._load("module-null-sink", f"sink_name={self.sink_name}", *fmt.split(),
-                   f"sink_properties='device.description=\"{self.sink_description}\"'")
+                   f"sink_properties='device.description=\"{self.sink_description}\" {mark}'")
         self._wait_listed("sinks", self.sink_name)
-        self._load("module-remap-source", f"source_name={self.source_name}", f"master={self.sink_name}.monitor",
-                   *fmt.split(), f"source_properties='device.description=\"{self.source_description}\" "
-                                 f"device.icon_name=audio-input-microphone'")
-        self._wait_listed("sources", self.source_name)
+        self._source_args = (f"source_name={self.source_name}", f"master={self.sink_name}.monitor", *fmt.split(),
+                             f"source_properties='device.description=\"{self.source_description}\" "
+                             f"device.icon_name=audio-input-microphone {mark}'")
+        if not self.deferred:
+            self._load_source()
         self._write_alsa_config(plugin)
         if self.configure_sounddevice:
             self._configure_sounddevice(plugin)
-        log.info("virtual microphone %r (%s) on %s at %d Hz; play into %r", self.source_name,
-                 self.source_description, self.server or "the audio server", rate, self.output_device)
+
+    def publish(self) -> None:
+        """Create the microphone of a ``deferred`` VirtualMic (nothing if it exists already)."""
+        with self._lock:
+            if self._open and self._source_args:
+                self._load_source()
+
+    def _load_source(self) -> None:
+        args, self._source_args = self._source_args, ()
+        self._load("module-remap-source", *args)
+        self._wait_listed("sources", self.source_name)
+        log.info("virtual microphone %r (%s) on %s; play into %r", self.source_name, self.source_description,
+                 self.server or "the audio server", self.output_device)
 
     def _pactl(self, *args: str) -> str:
         """pactl's stdout (C locale, see :mod:`.pactl`), or a one-line error: :class:`PactlFailed` when it
@@ -312,18 +368,40 @@ class VirtualMic:
         except PactlFailed as e:
             raise RtDenoiseError(f"{NO_SERVER} ({e})") from None
 
-    def _refuse_taken_names(self) -> None:
-        """Fail early when our names exist: the server would make a second node (or rename ours), and
-        audio would go somewhere other than where the user looks."""
-        taken = [name for what, name in (("sinks", self.sink_name), ("sources", self.source_name))
-                 if any(len(row) > 1 and row[1] == name for row in self._list_short(what))]
+    def _claim_names(self) -> None:
+        """Make sure our names are free before loading anything: the server would otherwise make a
+        second node (or rename ours), and audio would go somewhere other than where the user looks.
+
+        Nodes that carry our names and the mark of an rtdenoise that no longer runs (killed, so its
+        cleanup never ran) are removed, and the start goes on; a running owner, or nodes without our
+        mark, are refused in one line that says what to do."""
+        taken = self._taken()
         if not taken:
             return
         ours = {f"sink_name={self.sink_name}", f"source_name={self.source_name}", f"master={self.sink_name}.monitor"}
-        owners = [row[0] for row in self._list_short("modules") if len(row) > 2 and ours & set(row[2].split())]
-        fix = ("remove it with `" + "; ".join(f"pactl unload-module {m}" for m in owners) + "`") if owners else "remove it"
-        raise RtDenoiseError(f"an audio device named {taken[0]!r} already exists (another rtdenoise live "
-                             f"--virtual-mic, or one that was killed): {fix}, or choose another name with --virtual-mic-name")
+        owners = [(row[0], _owner(row[2])) for row in self._list_short("modules")
+                  if len(row) > 2 and ours & set(row[2].split())]
+        pid = lambda mark: mark.split("-")[0]
+        alive = sorted({pid(mark) for _, mark in owners if mark is not None and _owner_runs(mark)})
+        if owners and not alive and all(mark is not None for _, mark in owners):
+            for module, _ in owners:
+                self._pactl("unload-module", module)
+            log.info("removed the virtual microphone %r left behind by rtdenoise (pid %s), which no longer runs",
+                     self.source_name, ", ".join(sorted({pid(mark) for _, mark in owners if mark})))
+            taken = self._taken()
+            if not taken:
+                return
+        if alive:
+            raise RtDenoiseError(f"an audio device named {taken[0]!r} already exists: rtdenoise (pid "
+                                 f"{', '.join(alive)}) is running with it; stop that one, or choose "
+                                 "another name with --virtual-mic-name")
+        fix = ("remove it with `" + "; ".join(f"pactl unload-module {m}" for m, _ in owners) + "`") if owners else "remove it"
+        raise RtDenoiseError(f"an audio device named {taken[0]!r} already exists and is not rtdenoise's: {fix}, "
+                             "or choose another name with --virtual-mic-name")
+
+    def _taken(self) -> list[str]:
+        return [name for what, name in (("sinks", self.sink_name), ("sources", self.source_name))
+                if any(len(row) > 1 and row[1] == name for row in self._list_short(what))]
 
     def _load(self, module: str, *args: str) -> None:
         try:
