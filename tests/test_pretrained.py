@@ -65,6 +65,17 @@ def test_missing_weights_garbage_config_and_unknown_names_are_refused(tmp_path):
         load_model("no-such-model", "cpu")
 
 
+def test_a_shipped_onnx_graph_given_as_the_model_names_the_model_to_give_instead(tmp_path):
+    graph = Path(__file__).resolve().parent.parent / "models" / "rtdenoise-spectral.fp32.onnx"
+    assert graph.is_file()
+    with pytest.raises(ModelError, match=r"an ONNX graph is not a model by itself: give its model, .*"
+                                         r"rtdenoise-spectral\.json \(or rtdenoise-spectral\), and --backend onnx"):
+        find_model(graph)
+    (tmp_path / "stray.onnx").write_bytes(b"")
+    with pytest.raises(ModelError, match="give the model's .json or name, and --backend onnx"):
+        find_model(tmp_path / "stray.onnx")
+
+
 def test_weights_that_do_not_match_the_config_are_refused(tmp_path):
     _, cfg = _save(tmp_path)
     meta = json.loads(cfg.read_text())

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..evaluation.evaluate import Enhancer, at_rate
 from ..families import of
 from ..families.runtime import for_model
@@ -71,7 +73,7 @@ def as_streamed(model: Any, stream: StreamConfig, backend: backends.Backend) -> 
     family = of(model)
     at_own = at_rate(lambda x: enhance_like_stream(model, x, stream, backend=backend), stream.rate)
 
-    def run(x: "np.ndarray", rate: int) -> "np.ndarray":
+    def run(x: np.ndarray, rate: int) -> np.ndarray:
         if rate != stream.rate and rate in family.rates(model.config):
             return enhance_like_stream(model, x, family.framing(model.config, rate=rate), backend=backend)
         return at_own(x, rate)

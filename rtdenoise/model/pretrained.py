@@ -67,6 +67,13 @@ def find_model(model: str | os.PathLike[str] | None = None) -> Path:
             return candidate
     if p.suffix == ".safetensors" and p.with_suffix(".json").is_file():
         return p.with_suffix(".json")
+    if p.suffix == ".onnx":
+        # A shipped graph (NAME.KEY.onnx) is one way to run a model, not the model: its JSON says
+        # which graph fits which backend and precision.
+        owner = p.with_name(p.name.split(".")[0] + ".json")
+        instead = (f"give its model, {owner} (or {owner.stem}), and --backend onnx" if owner.is_file()
+                   else "give the model's .json or name, and --backend onnx")
+        raise ModelError(f"{name}: an ONNX graph is not a model by itself: {instead}")
     if p.parent == Path(".") and not p.suffix:
         for d in model_dirs():
             if (d / f"{name}.json").is_file():
