@@ -5,6 +5,10 @@ its kinds, and the range check that names a parameter the way the library knows 
 class RtDenoiseError(Exception):
     """A problem with the user's input, files, model or devices, explained in one line."""
 
+    #: End the process right after the message, skipping exit handlers: set when a native library
+    #: holds a thread it could not stop, and its clean-up at exit would wait on that thread for good.
+    exit_at_once: bool = False
+
 
 class ModelError(RtDenoiseError):
     """A model that is missing, corrupt, or does not match its config."""

@@ -247,3 +247,48 @@ def test_without_a_rate_live_opens_the_devices_at_the_servers_own_rate(tiny_mode
         aud.stop(server)
         if p.poll() is None:
             p.kill()
+
+
+def test_the_virtual_microphone_appears_only_once_audio_flows_through_it(audio_server, tiny_model_dir, tmp_path):
+    """Ready means ready: a recorder that opens `rtdenoise_mic` the moment the server lists it hears
+    the input (bypassed) from its first block, never the silence of a sink nobody plays into yet
+    (on a cold start the model is still loading when the sink exists)."""
+    from conftest import longest_zero_run
+    noise = tmp_path / "noise.raw"
+    (0.3 * np.random.default_rng(11).standard_normal(40 * 16000)).astype(np.float32).tofile(noise)
+    feed = subprocess.Popen(["pacat", "--playback", "--raw", "--device=mic_feed", "--format=float32le", "--rate=16000",
+                             "--channels=1", str(noise)], env=audio_server.env)
+    p = subprocess.Popen([sys.executable, "-m", "rtdenoise", "live", "--virtual-mic", "--bypass", "-i", "noisy_mic",
+                          "--rate", "16000", "--in-channels", "1", "--out-channels", "1", "--stats-every", "0",
+                          "-m", "tiny", "--hop", str(HOP), "--lookahead", str(LOOK)],
+                         env={**audio_server.env, "RTDENOISE_MODELS": str(tiny_model_dir)}, stderr=subprocess.PIPE, text=True)
+    raw = tmp_path / "mic.raw"
+    try:
+        deadline = time.monotonic() + 60
+        while "rtdenoise_mic" not in audio_server.pactl("list", "short", "sources"):
+            assert p.poll() is None and time.monotonic() < deadline, p.stderr.read()
+            time.sleep(0.01)
+        recs = [subprocess.Popen(["parecord", "--raw", f"--device={d}", "--format=float32le", "--rate=16000",
+                                  "--channels=1", "--latency-msec=100", str(f)], env=audio_server.env)
+                for d, f in (("rtdenoise_mic", raw), ("noisy_mic", tmp_path / "ref.raw"))]
+        time.sleep(1.5)
+        for rec in recs:
+            rec.send_signal(signal.SIGINT)
+            rec.wait(timeout=10)
+        p.send_signal(signal.SIGINT)
+        err = p.stderr.read()
+        assert p.wait(timeout=60) == 0, err
+    finally:
+        for q in (feed, p):
+            if q.poll() is None:
+                q.kill()
+    y, ref = np.fromfile(raw, np.float32), np.fromfile(tmp_path / "ref.raw", np.float32)
+    assert len(y) > 16000 and len(ref) > 16000, err
+    heard = np.flatnonzero(y)[0]
+    # A node the server has just made starts its first client with up to a few of its quanta of
+    # zeros (seen: 0 to 84 ms here); a microphone made while the model loads gave 1 s and more.
+    assert heard < 0.15 * 16000, (heard, err)
+    # After that, no gap longer than the server itself puts into a recording of the input
+    # (the reference recorder on noisy_mic, started at the same moment), and 2 ms.
+    assert longest_zero_run(y[heard:]) <= max(32, longest_zero_run(ref)), err
+    assert err.index("virtual microphone 'rtdenoise_mic' is ready") < err.index("Hz; latency"), err

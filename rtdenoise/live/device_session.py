@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from ..errors import RtDenoiseError
 from . import devices, pactl
 from .engine import LiveEngine
 
@@ -28,11 +29,12 @@ class DeviceSession:
     """An engine between audio devices, opened and closed in the one safe order: what ``rtdenoise
     live`` and the GUI both run, so the two cannot drift apart.
 
-    Entering it creates the virtual microphone (first: it re-initialises PortAudio, which would
-    invalidate streams opened before), finds and checks the devices before opening anything, has
-    ``make_engine(rate, in_channels, out_channels, noise_output)`` build the engine for the rate and
-    channels found, opens the streams, calls ``before_start(engine)`` (a monitor attaches its
-    :class:`Scope` there), starts the inference thread and then the streams. Leaving it stops the
+    Entering it creates the virtual microphone's sink (first: it re-initialises PortAudio, which
+    would invalidate streams opened before), finds and checks the devices before opening anything,
+    has ``make_engine(rate, in_channels, out_channels, noise_output)`` build the engine for the rate
+    and channels found, opens the streams, calls ``before_start(engine)`` (a monitor attaches its
+    :class:`Scope` there), starts the inference thread and then the streams, and returns once audio
+    plays through them; only then does the virtual microphone appear. Leaving it stops the
     engine (draining what is queued), then the streams, then removes the virtual microphone, however
     it is left; an inference failure is raised from there as a one-line :class:`RtDenoiseError`.
 
@@ -63,9 +65,12 @@ class DeviceSession:
         self.stream: Any = None
         self.noise_stream: Any = None
         self.source_name: str | None = None     # the virtual microphone's name, while open
+        self._mic: Any = None                   # the VirtualMic, while open
         self._stack = contextlib.ExitStack()
+        self._stderr: devices.filtered_stderr | None = None
         self._started = False
         self.stalled = False                    # the callback stopped coming (see STALL_TIMEOUT_S)
+        self.abandoned = False                  # streams left open that PortAudio could not close
         self._seen = (-1, 0.0)                  # (frames played, when that count was first seen)
 
     @property
@@ -87,8 +92,10 @@ class DeviceSession:
     def __enter__(self) -> DeviceSession:
         try:
             self._open()
-        except BaseException:
+        except BaseException as e:
             self.close()
+            if isinstance(e, RtDenoiseError):
+                e.exit_at_once = self.abandoned
             raise
         return self
 
@@ -96,17 +103,17 @@ class DeviceSession:
         self.close()
 
     def _open(self) -> None:
-        self._stack.enter_context(devices.filtered_stderr())   # first in, so out last: PortAudio's prints
+        self._stderr = self._stack.enter_context(devices.filtered_stderr())   # first in, so out last: PortAudio's prints
         sd = devices.sounddevice()
         out_spec: str | int | None = self.output
         if self.virtual_mic:
             from .virtual_mic import VirtualMic     # PipeWire/PulseAudio only: imported when asked for
             name = self.virtual_mic_name
-            vm = self._stack.enter_context(VirtualMic(f"{name}_out", name, source_description=f"rtdenoise clean microphone ({name})")
-                                           if name else VirtualMic())
-            out_spec = vm.output_device
-            self.source_name = vm.source_name
-            log.info("virtual microphone %r is ready: pick it as the microphone in your call or recorder", vm.source_name)
+            # Deferred: the microphone appears once audio flows into its sink (see _await_audio).
+            self._mic = self._stack.enter_context(
+                VirtualMic(f"{name}_out", name, source_description=f"rtdenoise clean microphone ({name})", deferred=True)
+                if name else VirtualMic(deferred=True))
+            out_spec = self._mic.output_device
         dev_in, dev_out = devices.find(self.input, "input"), devices.find(out_spec, "output")
         cin = self.in_channels or min(dev_in.max_input, 2)
         cout = self.out_channels or min(dev_out.max_output, 2)
@@ -136,13 +143,35 @@ class DeviceSession:
             self._before_start(engine)
         engine.start()                     # warms G up and sets the safety margin from its speed
         self._started = True
-        log.info("%s -> %s at %d Hz; latency %.0f ms (algorithmic %.0f + safety %.0f + devices %.0f)",
-                 dev_in.name, dev_out.name, rate, engine.stats().latency_ms, engine.stats().algorithmic_latency_ms,
-                 1000 * engine.safety / engine.rate, 1000 * engine.device_latency)
         self._seen = (-1, time.monotonic())
         self.stream.start()
         if self.noise_stream:
             self.noise_stream.start()
+        self._await_audio()
+        if self._mic is not None:
+            self._mic.publish()
+            self.source_name = self._mic.source_name
+            log.info("virtual microphone %r is ready: pick it as the microphone in your call or recorder", self.source_name)
+        log.info("%s -> %s at %d Hz; latency %.0f ms (algorithmic %.0f + safety %.0f + devices %.0f)",
+                 dev_in.name, dev_out.name, rate, engine.stats().latency_ms, engine.stats().algorithmic_latency_ms,
+                 1000 * engine.safety / engine.rate, 1000 * engine.device_latency)
+
+    def _await_audio(self) -> None:
+        """Return once the output plays the stream (its start-up silence over): only then is the
+        session announced and its virtual microphone made, so nothing that picks them up records
+        silence. A stream that stops or never plays within STALL_TIMEOUT_S is a device error."""
+        engine = self.engine
+        assert engine is not None
+        while not engine.flowing:
+            if not self.active:
+                raise devices.DeviceError(devices.STREAM_STOPPED)
+            time.sleep(0.005)
+        # The device still holds the last of the start-up silence: a latency's worth, and a block.
+        played = engine.frames_played + int((engine.device_latency + engine.block / engine.rate) * engine.rate)
+        while engine.frames_played < played:
+            if not self.active:
+                raise devices.DeviceError(devices.STREAM_STOPPED)
+            time.sleep(0.005)
 
     @staticmethod
     def _native_rate(dev_in: Any, dev_out: Any, cin: int, cout: int) -> int:
@@ -173,13 +202,14 @@ class DeviceSession:
                     log.info("%s", engine.stats().summary())
             finally:
                 self._stack.close()
-                self.source_name = None
+                self.source_name = self._mic = None
 
     def _close_streams(self, streams: list[Any]) -> None:
         """Stop and close the PortAudio streams. A stalled stream, or one that ended by itself (its
         server went away), is aborted (its buffers are dead anyway) from a helper thread, and left
         behind after CLOSE_TIMEOUT_S: a server that stopped answering must not keep the command from
-        exiting with its message. (Stopping a stream whose server was gone could wait for good.)"""
+        exiting with its message. (Stopping a stream whose server was gone could wait for good, and
+        so could PortAudio's own clean-up at exit, which is then skipped.)"""
         dead = self.stalled or not all(st.active for st in streams)
 
         def shut() -> None:
@@ -197,3 +227,7 @@ class DeviceSession:
         closer.join(CLOSE_TIMEOUT_S)
         if closer.is_alive():
             log.warning("the audio streams did not close within %.0f s; leaving them", CLOSE_TIMEOUT_S)
+            devices.abandon_portaudio()          # its exit handler would wait on them for good
+            self.abandoned = True
+            if self._stderr is not None:
+                self._stderr.keep = True         # PortAudio's thread may print until the process ends

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
+import threading
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
 
 from ..errors import RtDenoiseError
 
@@ -113,19 +115,35 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def abandon_portaudio() -> None:
+    """PortAudio holds a stream it could not stop (its server went away mid-call): from here this
+    process must exit without calling into PortAudio again. sounddevice's exit handler would
+    terminate PortAudio, which closes that stream and waits on it for good; the system reclaims
+    everything when the process ends anyway."""
+    import atexit
+    sd = sys.modules.get("sounddevice")
+    handler = getattr(sd, "_exit_handler", None)
+    if handler is not None:
+        atexit.unregister(handler)
+
+
 class filtered_stderr:
     """While audio streams are open, the lines PortAudio's and ALSA's C code print on the process's
     stderr (``Expression '...' failed in 'src/hostapi/alsa/pa_linux_alsa.c'``, ``ALSA lib ...``,
     typically when the audio server goes away) are dropped; everything else, the engine's own
     log and its one-line errors included, passes through unchanged. A no-op where the process's
-    stderr cannot be redirected."""
+    stderr cannot be redirected.
+
+    With :attr:`keep` set before it is left (a stream was abandoned, and PortAudio's thread may go
+    on printing until the process ends), the filter stays on the process's stderr, and Python's
+    own output (``sys.stderr`` and the log) goes straight to the real one from then on."""
 
     NOISE = (b"Expression '", b"ALSA lib ")
 
+    def __init__(self) -> None:
+        self.keep = False
+
     def __enter__(self) -> "filtered_stderr":
-        import os
-        import sys
-        import threading
         self._saved = None
         try:
             sys.stderr.flush()
@@ -141,7 +159,6 @@ class filtered_stderr:
         return self
 
     def _pass(self, read: int) -> None:
-        import os
         rest = b""
         while True:
             chunk = os.read(read, 4096)
@@ -157,11 +174,16 @@ class filtered_stderr:
         os.close(read)
 
     def __exit__(self, *exc: object) -> None:
-        import os
-        import sys
         if self._saved is None:
             return
         sys.stderr.flush()
+        if self.keep:
+            real = os.fdopen(os.dup(self._saved), "w", buffering=1, errors="backslashreplace")
+            for handler in logging.getLogger().handlers:
+                if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stderr:
+                    handler.setStream(real)
+            sys.stderr = real
+            return
         os.dup2(self._saved, 2)          # closes the pipe's last writer: the thread drains it and ends
         self._thread.join(timeout=5)
         os.close(self._saved)

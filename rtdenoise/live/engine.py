@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -251,6 +251,11 @@ class LiveEngine:
     @property
     def strength(self) -> float:
         return self.denoiser.strength
+
+    @property
+    def flowing(self) -> bool:
+        """The output plays the stream: its start-up silence is over and a real sample has played."""
+        return self._flowing["out"]
 
     @property
     def frames_played(self) -> int:
