@@ -9,11 +9,15 @@ library), and an :class:`~rtdenoise.errors.RtDenoiseError` becomes one ``rtdenoi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
+import signal
 import sys
+import threading
 from types import ModuleType
-from typing import Sequence
+from typing import Any, Iterator, Sequence
 
 from . import __version__
 from .errors import ParameterError, RtDenoiseError
@@ -36,16 +40,42 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Ctrl-C and SIGTERM both stop any command cleanly, as a KeyboardInterrupt: files being written
+    are removed, streams stopped, a virtual microphone unloaded. SIGINT is set explicitly: a process
+    started in the background by a shell inherits it ignored, and then Python would never raise
+    KeyboardInterrupt. The previous handlers come back afterwards (for callers of :func:`main`)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
 def _run(module: ModuleType, args: argparse.Namespace) -> int:
     _setup_logging(getattr(args, "verbose", False))
     try:
-        return int(module.main(args) or 0)
+        with _stop_on_signals():
+            return int(module.main(args) or 0)
     except ParameterError as e:                  # named as the library knows it: say the flag
         from .options import flag
         print(f"rtdenoise: error: {e.spelled(flag(e.name))}", file=sys.stderr)
         return 1
     except RtDenoiseError as e:
         print(f"rtdenoise: error: {e}", file=sys.stderr)
+        if e.exit_at_once:
+            sys.stderr.flush()
+            os._exit(1)
         return 1
     except KeyboardInterrupt:
         print("rtdenoise: interrupted", file=sys.stderr)

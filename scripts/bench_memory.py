@@ -1,6 +1,7 @@
-"""Peak memory (RSS) of `rtdenoise enhance` against the length of the file: it should not grow.
+"""Peak memory (RSS) of `rtdenoise enhance` (or `live --in-file`) against the length of the file: it should not grow.
 
     .venv/bin/python scripts/bench_memory.py                       # 3 s, 5 min and 20 min at 48 kHz stereo
+    .venv/bin/python scripts/bench_memory.py --command live        # the same through `live --in-file --out-file`
     .venv/bin/python scripts/bench_memory.py --checkout ../other   # the same, for another checkout's code
 
 Each file is synthetic (speech-like tones and noise, 16-bit PCM), made once into a temporary
@@ -42,16 +43,19 @@ def main() -> None:
     p.add_argument("--rate", type=int, default=48000)
     p.add_argument("--channels", type=int, default=2)
     p.add_argument("--model", default=None)
+    p.add_argument("--command", choices=["enhance", "live"], default="enhance")
     a = p.parse_args()
     env = {**os.environ, "PYTHONPATH": a.checkout}
-    print(f"| file | peak RSS (MB) | wall time (s) |\n| --- | --- | --- |")
+    print(f"`rtdenoise {a.command}`\n\n| file | peak RSS (MB) | wall time (s) |\n| --- | --- | --- |")
     with tempfile.TemporaryDirectory() as d:
         for s in a.seconds:
             src = Path(d) / f"in-{s:g}s.wav"
             make(src, s, a.rate, a.channels)
             out = Path(d) / "out.wav"
             out.unlink(missing_ok=True)
-            cmd = ["/usr/bin/time", "-f", "%M %e", sys.executable, "-m", "rtdenoise", "enhance", str(src), "-o", str(out)]
+            io = ["enhance", str(src), "-o", str(out)] if a.command == "enhance" else \
+                ["live", "--in-file", str(src), "--out-file", str(out), "--stats-every", "0"]
+            cmd = ["/usr/bin/time", "-f", "%M %e", sys.executable, "-m", "rtdenoise", *io]
             cmd += ["-m", a.model] if a.model else []
             r = subprocess.run(cmd, env=env, cwd=a.checkout, capture_output=True, text=True)
             if r.returncode != 0:

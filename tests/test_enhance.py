@@ -1,4 +1,10 @@
 """Offline enhancement: seamless overlap-add, emphasis filters, resampling, and odd inputs."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -107,3 +113,34 @@ def test_a_twenty_minute_file_goes_through_in_blocks_with_its_length_and_format(
     assert (b.samplerate, b.channels, b.frames, b.subtype) == (a.samplerate, a.channels, a.frames, a.subtype)
     tail, _ = sf.read(tmp_path / "out.wav", start=a.frames - 16000)
     assert np.all(np.isfinite(tail)) and np.abs(tail).max() > 0.01       # the end is there, not silence
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_enhance_and_leaves_no_partial_file(tiny_model_dir, tmp_path, sig):
+    """Stopped mid-file, enhance exits with 130 ("interrupted") and leaves neither the output nor
+    its hidden .partial file; the input is untouched."""
+    import soundfile as sf
+    src = tmp_path / "long.wav"
+    rate = 16000
+    with sf.SoundFile(str(src), "w", rate, 1, "PCM_16") as f:
+        for k in range(30):
+            f.write((0.1 * np.random.default_rng(k).standard_normal(60 * rate)).astype(np.float32))
+    before = src.read_bytes()
+    out = tmp_path / "out.wav"
+    partial = tmp_path / ".out.wav.partial"
+    p = subprocess.Popen([sys.executable, "-m", "rtdenoise", "enhance", str(src), "-o", str(out), "-m", "spectral-tiny"],
+                         env={**os.environ, "RTDENOISE_MODELS": str(tiny_model_dir)}, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (partial.exists() and partial.stat().st_size > 1_000_000):   # well into the file
+            assert p.poll() is None and time.monotonic() < deadline, p.stderr.read()
+            time.sleep(0.05)
+        p.send_signal(sig)
+        err = p.communicate(timeout=60)[1]
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "rtdenoise: interrupted", err
+    assert not out.exists() and not partial.exists(), sorted(x.name for x in tmp_path.iterdir())
+    assert src.read_bytes() == before

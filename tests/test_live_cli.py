@@ -20,6 +20,26 @@ def test_live_from_a_file_in_bypass_gives_the_file_back_aligned(cli, tmp_path):
     assert sorted(p.name for p in (tmp_path / "rec").iterdir()) == ["input.wav", "noise.wav", "output.wav"]
 
 
+def test_live_from_a_file_streams_it_and_writes_what_the_engine_gives_in_memory(cli, tiny_model_dir, tmp_path):
+    """`live --in-file` reads and writes block by block (memory does not grow with the file:
+    scripts/bench_memory.py --command live); its output is what the same engine gives the whole
+    file held in memory, sample for sample, cut to the input's length and aligned to it. 2.3 s:
+    more than two of the file blocks it reads, and not a whole number of engine blocks."""
+    from rtdenoise.live.builder import build_engine
+    from rtdenoise.live.file_clock import run_file
+    rng = np.random.default_rng(3)
+    x = np.stack([voiced(rng, 2.3, 150), 0.02 * rng.standard_normal(int(2.3 * 16000))], 1)
+    sf.write(tmp_path / "in.wav", x.astype(np.float32), 16000, subtype="FLOAT")
+    r = cli("live", "--in-file", str(tmp_path / "in.wav"), "--out-file", str(tmp_path / "out.wav"), "-m", "tiny",
+            "--hop", "128", "--lookahead", "128", "--stats-every", "0")
+    assert r.returncode == 0, r.stderr
+    y, rate = sf.read(tmp_path / "out.wav", dtype="float32")
+    engine = build_engine(16000, 2, 2, model=str(tiny_model_dir / "tiny.json"), hop=128, lookahead=128)
+    want = run_file(engine, x.astype(np.float32))[engine.latency_samples:engine.latency_samples + len(x)]
+    assert rate == 16000 and y.shape == x.shape
+    np.testing.assert_array_equal(y, want)
+
+
 def test_live_refuses_a_framing_the_model_cannot_hold_in_one_line(cli, tmp_path):
     sf.write(tmp_path / "in.wav", np.zeros(1600, np.float32), 16000)
     r = cli("live", "--in-file", str(tmp_path / "in.wav"), "--out-file", str(tmp_path / "o.wav"), "-m", "tiny",

@@ -2,21 +2,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
-import signal
 import time
 from pathlib import Path
-from typing import Any
+
+import numpy as np
 
 from ..errors import RtDenoiseError
 from ..options import add_control_flags, add_model_flags
-from ..signal.audio import open_input, output_subtype, read_audio, writable, write_audio
+from ..signal.audio import open_input, output_subtype, read_blocks, writable, writing
 from ..signal.streaming import effective_strength
 from .builder import build_engine
 from .device_session import DeviceSession
 from .devices import STREAM_STOPPED, DeviceError
 from .engine import LiveConfig, LiveEngine
-from .file_clock import run_file
+from .file_clock import play_file
 
 log = logging.getLogger(__name__)
 
@@ -64,38 +65,39 @@ def _engine(args: argparse.Namespace, rate: int, cin: int, cout: int, noise: boo
 
 
 def _run_files(args: argparse.Namespace) -> int:
+    """A file through the engine as if it were a microphone, streamed: read in blocks and written
+    as the output comes, aligned to the input (the engine's latency cut off)."""
     if not args.out_file and not args.record:
         raise RtDenoiseError("--in-file needs --out-file or --record")
     if args.out_file and Path(args.out_file).resolve() == Path(args.in_file).resolve():
         raise RtDenoiseError(f"{args.out_file}: output would overwrite the input")
     if args.out_file and Path(args.out_file).exists() and not args.force:
         raise RtDenoiseError(f"{args.out_file}: already exists (use --force to replace it)")
-    with open_input(args.in_file) as f:
+    with contextlib.ExitStack() as stack:
+        f = stack.enter_context(open_input(args.in_file))
+        rate, channels, frames = f.samplerate, f.channels, f.frames
         kind = output_subtype(args.out_file, f.subtype) if args.out_file else None
-    if args.out_file:
-        writable(Path(args.out_file))                  # before the run, not after it
-    audio, rate = read_audio(args.in_file)
-    engine = _engine(args, rate, audio.shape[1], audio.shape[1])
-    out = run_file(engine, audio, realtime=args.realtime)
-    L = engine.latency_samples
-    if args.out_file:
-        write_audio(args.out_file, out[L:L + len(audio)], rate, kind)
+        if args.out_file:
+            writable(Path(args.out_file))                  # before the model loads, not after the run
+        engine = _engine(args, rate, channels, channels)
+        write = stack.enter_context(writing(args.out_file, rate, channels, kind)) if args.out_file else None
+        skip, left = engine.latency_samples, frames        # output sample t + latency is input sample t
+
+        def emit(y: np.ndarray) -> None:
+            nonlocal skip, left
+            cut = min(skip, len(y))
+            skip -= cut
+            y = y[cut:cut + left]
+            left -= len(y)
+            if write is not None and len(y):
+                write(y)
+
+        play_file(engine, read_blocks(f, rate), emit, realtime=args.realtime)
     log.info("%s", engine.stats().summary())
     return 0
 
 
-def _stop_on_signals() -> None:
-    """Ctrl-C and SIGTERM both end the session cleanly (streams stopped, recordings closed, the
-    virtual microphone removed). SIGINT is set explicitly: a process started in the background by
-    a shell inherits it ignored, and then Python would never raise KeyboardInterrupt."""
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, interrupt)
-
-
 def main(args: argparse.Namespace) -> int:
-    _stop_on_signals()
     effective_strength(args.strength, args.atten_limit)    # checked before any model loads
     if args.in_file:
         return _run_files(args)
@@ -117,5 +119,7 @@ def main(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             log.info("stopping")
     if lost:
-        raise DeviceError(STREAM_STOPPED)
+        error = DeviceError(STREAM_STOPPED)
+        error.exit_at_once = session.abandoned        # PortAudio's own exit would wait on them for good
+        raise error
     return 0

@@ -5,9 +5,11 @@ clear line before any work is done, and outputs keep the rate and channel count 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +84,18 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     return data, int(rate)
 
 
+def read_blocks(f: sf.SoundFile, frames: int) -> Iterator[np.ndarray]:
+    """An open file read as float32 blocks [frames, channels], each checked as it comes (so a file
+    of any length is read in bounded memory); a read error or NaN/Inf samples are a one-line
+    AudioError naming the file."""
+    try:
+        for x in f.blocks(blocksize=frames, dtype="float32", always_2d=True):
+            check_audio(x, f.name)
+            yield x
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise AudioError(f"{f.name}: cannot read audio ({str(e).splitlines()[0][:160]})") from None
+
+
 def file_format(path: str | os.PathLike[str]) -> str:
     """The soundfile format a file name asks for (by its ending), or a one-line AudioError."""
     path = Path(path)
@@ -154,23 +168,54 @@ def check_audio(data: np.ndarray, what: str = "audio") -> None:
         raise AudioError(f"{what}: contains NaN or Inf samples")
 
 
-def write_audio(path: str | os.PathLike[str], data: np.ndarray, rate: int, subtype: str | None = None) -> None:
-    """Write float audio; the format follows the file's ending, the sample format is ``subtype``
-    (default: 16-bit PCM where the type takes it), and fixed-point samples are clipped to [-1, 1].
-    Writes to a temporary name first so an interrupted run never leaves a half file under the real
-    name; a place that cannot be written is a one-line AudioError."""
+@contextlib.contextmanager
+def writing(path: str | os.PathLike[str], rate: int, channels: int,
+            subtype: str | None = None) -> Iterator[Callable[[np.ndarray], None]]:
+    """A file written block by block: yields ``write(block [frames, channels])``. The format follows
+    the file's ending, the sample format is ``subtype`` (default: 16-bit PCM where the type takes
+    it), and fixed-point samples are clipped to [-1, 1]. The blocks go to a hidden ``.NAME.partial``
+    that takes the real name only when the block ends normally: an error, Ctrl-C or SIGTERM leaves
+    neither a half file under the real name nor the partial one. A place that cannot be written is
+    a one-line AudioError."""
     path = Path(path)
     ext = file_format(path)
     subtype = subtype or ("PCM_16" if sf.check_format(ext, "PCM_16") else sf.default_subtype(ext))
+    clip = not subtype.startswith(("FLOAT", "DOUBLE"))
     tmp = path.with_name(f".{path.name}.partial")
     writable(path, tmp)
-    data = data if subtype.startswith(("FLOAT", "DOUBLE")) else np.clip(data, -1.0, 1.0)
+
+    def cannot(e: Exception) -> AudioError:
+        return AudioError(f"{path}: cannot write there ({str(e).splitlines()[0][:160]})")
+
+    def write(block: np.ndarray) -> None:
+        try:
+            f.write(np.clip(block, -1.0, 1.0) if clip else block)
+        except (sf.LibsndfileError, OSError) as e:
+            raise cannot(e) from None
+
+    done = False
     try:
-        sf.write(str(tmp), data, rate, format=ext, subtype=subtype)
-        os.replace(tmp, path)
-    except (sf.LibsndfileError, OSError) as e:
-        tmp.unlink(missing_ok=True)
-        raise AudioError(f"{path}: cannot write there ({str(e).splitlines()[0][:160]})") from None
+        try:
+            f = sf.SoundFile(str(tmp), "w", rate, channels, subtype, format=ext)
+        except (sf.LibsndfileError, OSError) as e:
+            raise cannot(e) from None
+        with f:
+            yield write
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise cannot(e) from None
+        done = True
+    finally:
+        if not done:
+            tmp.unlink(missing_ok=True)
+
+
+def write_audio(path: str | os.PathLike[str], data: np.ndarray, rate: int, subtype: str | None = None) -> None:
+    """Write float audio [frames] or [frames, channels] at once (see :func:`writing`)."""
+    data = np.asarray(data)
+    with writing(path, rate, 1 if data.ndim == 1 else data.shape[1], subtype) as write:
+        write(data)
 
 
 def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

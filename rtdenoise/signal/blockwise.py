@@ -14,8 +14,8 @@ written under a temporary name and renamed when complete, so a failed run never 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,10 +23,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from ..errors import AudioError
 from ..families import of
 from ..families.runtime import for_model
-from .audio import check_audio, file_format, open_input, output_subtype, writable
+from .audio import open_input, output_subtype, read_blocks, writable, writing
 from .offline import mix
 from .streaming import check_strength
 
@@ -74,37 +73,29 @@ def enhance_file(model: Any, src: Path, dst: Path, backend: Any = "auto", overla
     ``strength`` (1 fully denoised .. 0 the input, as the stream's control)."""
     with open_input(src) as f:
         rate, channels, frames = f.samplerate, f.channels, f.frames
-        fmt, kind = file_format(dst), output_subtype(dst, f.subtype, subtype)
+        kind = output_subtype(dst, f.subtype, subtype)
         model_rate = of(model).stream_rate(model.config, rate)        # the rate it runs at: no resampling if native
         enhancer = block_enhancer(model, backend, channels, overlap_hop, progress, strength, model_rate)
         down = soxr.ResampleStream(rate, model_rate, channels, dtype="float32", quality="HQ") if rate != model_rate else None
         up = soxr.ResampleStream(model_rate, rate, channels, dtype="float32", quality="HQ") if rate != model_rate else None
-        targets = [(dst, "clean")] + ([(noise, "noise")] if noise is not None else [])
-        temps = {which: path.with_name(f".{path.name}.partial") for path, which in targets}
-        for (path, _), tmp in zip(targets, temps.values()):
-            writable(path, tmp)
-        writers: dict[str, sf.SoundFile] = {}
-        again = sf.SoundFile(str(src)) if noise is not None else None
-        done = False
-        try:
-            for which, tmp in temps.items():
-                writers[which] = sf.SoundFile(str(tmp), "w", rate, channels, kind, format=fmt)
+        with contextlib.ExitStack() as stack:
+            if noise is not None:
+                writable(noise)                            # both places checked before any work
+            put = stack.enter_context(writing(dst, rate, channels, kind))
+            put_noise = stack.enter_context(writing(noise, rate, channels, kind)) if noise is not None else None
+            again = stack.enter_context(sf.SoundFile(str(src))) if noise is not None else None
             written = 0
-            clip = not kind or not kind.startswith(("FLOAT", "DOUBLE"))
 
             def write(y: np.ndarray) -> None:
                 nonlocal written
                 y = y[:max(0, frames - written)]
-                if clip:
-                    y = np.clip(y, -1.0, 1.0)
-                writers["clean"].write(y)
-                if again is not None:
-                    writers["noise"].write(again.read(len(y), dtype="float32", always_2d=True) - y)
+                put(y)
+                if put_noise is not None and again is not None:
+                    put_noise(again.read(len(y), dtype="float32", always_2d=True) - y)
                 written += len(y)
 
             block = max(1, int(block_seconds * rate))
-            for x in f.blocks(blocksize=block, dtype="float32", always_2d=True):
-                check_audio(x, str(src))
+            for x in read_blocks(f, block):
                 x16 = down.resample_chunk(x) if down is not None else x
                 y16 = enhancer.push(np.ascontiguousarray(x16.T))
                 write(up.resample_chunk(np.ascontiguousarray(y16.T)) if up is not None else y16.T)
@@ -114,16 +105,3 @@ def enhance_file(model: Any, src: Path, dst: Path, backend: Any = "auto", overla
             write(up.resample_chunk(np.ascontiguousarray(y16.T), last=True) if up is not None else y16.T)
             if written < frames:                           # resampling round trips can end a sample short
                 write(np.zeros((frames - written, channels), np.float32))
-            done = True
-        except sf.LibsndfileError as e:
-            raise AudioError(f"{src}: cannot read audio ({str(e).splitlines()[0][:160]})") from None
-        finally:
-            for w in writers.values():
-                w.close()
-            if again is not None:
-                again.close()
-            if not done:
-                for tmp in temps.values():
-                    tmp.unlink(missing_ok=True)
-    for path, which in targets:
-        os.replace(temps[which], path)
