@@ -115,6 +115,9 @@ class DeviceSession:
                 if name else VirtualMic(deferred=True))
             out_spec = self._mic.output_device
         dev_in, dev_out = devices.find(self.input, "input"), devices.find(out_spec, "output")
+        self._refuse_own_microphone(dev_in.name)
+        if self.input is not None or self.output is not None or self.virtual_mic:
+            self._stack.enter_context(devices.pinned_streams())
         cin = self.in_channels or min(dev_in.max_input, 2)
         cout = self.out_channels or min(dev_out.max_output, 2)
         rate = self.rate or self._native_rate(dev_in, dev_out, cin, cout)
@@ -172,6 +175,20 @@ class DeviceSession:
             if not self.active:
                 raise devices.DeviceError(devices.STREAM_STOPPED)
             time.sleep(0.005)
+
+    def _refuse_own_microphone(self, name: str) -> None:
+        """Never capture rtdenoise's own output: its virtual microphone or sink by name, or the
+        system's default microphone when that is an rtdenoise virtual microphone (a feedback loop)."""
+        from .virtual_mic import default_source, owned_sources
+        mic = self._mic
+        if mic is not None and name in (mic.source_name, mic.sink_name):
+            raise devices.DeviceError(f"the input {name!r} is rtdenoise's own virtual microphone: name the real "
+                                      "microphone with --input")
+        if self.input is None:
+            default = default_source()
+            if default is not None and default in owned_sources():
+                raise devices.DeviceError(f"the system's default microphone is {default!r}, an rtdenoise virtual "
+                                          "microphone: name the real microphone with --input")
 
     @staticmethod
     def _native_rate(dev_in: Any, dev_out: Any, cin: int, cout: int) -> int:

@@ -131,6 +131,24 @@ def _owner_runs(mark: str) -> bool:
     return owner_mark(pid) == mark or not _process_start(pid)
 
 
+def owned_sources(env: Mapping[str, str] | None = None) -> set[str]:
+    """Names of the sources rtdenoise's virtual microphones (of any run) make, by their mark."""
+    try:
+        rows = [line.split("\t") for line in pactl.run("list", "short", "modules", env=env).splitlines()]
+    except pactl.PactlError:
+        return set()
+    return {arg.split("=", 1)[1] for row in rows if len(row) > 2 and _owner(row[2])
+            for arg in row[2].split() if arg.startswith("source_name=")}
+
+
+def default_source(env: Mapping[str, str] | None = None) -> str | None:
+    """The server's default source (microphone), or None where no server answers."""
+    try:
+        return pactl.run("get-default-source", env=env).strip() or None
+    except pactl.PactlError:
+        return None
+
+
 def rescan_devices() -> None:
     """Re-initialise PortAudio in sounddevice so it lists devices (and ALSA config) that appeared since import.
 
