@@ -155,9 +155,10 @@ class DeviceSession:
             self._mic.publish()
             self.source_name = self._mic.source_name
             log.info("virtual microphone %r is ready: pick it as the microphone in your call or recorder", self.source_name)
-        log.info("%s -> %s at %d Hz; latency %.0f ms (algorithmic %.0f + safety %.0f + devices %.0f)",
-                 dev_in.name, dev_out.name, rate, engine.stats().latency_ms, engine.stats().algorithmic_latency_ms,
-                 1000 * engine.safety / engine.rate, 1000 * engine.device_latency)
+        log.info("%s -> %s at %d Hz; latency %.0f ms (algorithmic %.0f + safety %.0f + devices %.0f); "
+                 "real-time priority: %s", dev_in.name, dev_out.name, rate, engine.stats().latency_ms,
+                 engine.stats().algorithmic_latency_ms, 1000 * engine.safety / engine.rate, 1000 * engine.device_latency,
+                 {2: "yes", 1: "audio thread only"}.get(engine.realtime_threads, "not granted (no rtprio limit or rtkit)"))
 
     def _await_audio(self) -> None:
         """Return once the output plays the stream (its start-up silence over): only then is the

@@ -22,6 +22,7 @@ Three parts, each with one job:
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ class LiveConfig:
     # and at least a block plus twice G's time per hop as measured at start, plus 4 ms.
     safety_ms: float | None = None
     block_ms: float = 8.0            # audio callback block (PortAudio blocksize); divides the 32 ms hop
+    # SCHED_FIFO priority of the audio callback thread (the inference thread runs one below), as a
+    # desktop's audio clients get from rtkit, below the audio server's own threads; None: leave them.
+    realtime_priority: int | None = 20
     ring_seconds: float = 2.0        # capacity of each ring
 
 
@@ -87,6 +91,20 @@ class Stats:
                 f"output underrun {self.output_underruns} samples (filled with the dry input: "
                 f"{self.filled_dry_samples} samples in {self.filled_dry_events} events), dropped hops {self.dropped_hops}"
                 + (f", NaN/Inf input samples {self.nonfinite_samples}" if self.nonfinite_samples else ""))
+
+
+def realtime_thread(priority: int | None) -> int:
+    """Run the calling thread under SCHED_FIFO at ``priority`` where the system allows it (root,
+    an rtprio limit, as desktop audio groups have); returns 1 if it does, else 0, and the thread
+    goes on at normal priority. Why: on a busy machine a normal thread that misses its turn is
+    a gap in the output; the audio server itself runs at real-time priority."""
+    if priority is None or not hasattr(os, "sched_setscheduler"):
+        return 0
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except OSError:
+        return 0
+    return 1
 
 
 class _Resampler:
@@ -215,6 +233,8 @@ class LiveEngine:
         self._late_events = 0
         self._dropped = 0
         self.device_xruns = 0
+        self.realtime_threads = 0                         # of the callback and inference threads, how many run SCHED_FIFO
+        self._callback_scheduled = False
         self.device_latency = 0.0                         # seconds, in + out, as PortAudio reports
         self._xruns_from = 0                              # playback frame where device start-up ends (start())
         self.backend_label = self.denoiser.backend.label
@@ -310,6 +330,9 @@ class LiveEngine:
 
     def callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         """PortAudio duplex callback."""
+        if not self._callback_scheduled:                  # once, on the callback's own thread
+            self._callback_scheduled = True
+            self.realtime_threads += realtime_thread(self.config.realtime_priority)
         if status and self._capturing and self._played["out"] >= self._xruns_from:
             self.device_xruns += 1
         self.capture(indata)
@@ -390,6 +413,8 @@ class LiveEngine:
     def _run(self) -> None:
         # Poll at a fraction of the block: waking on an Event would make the callback take a lock.
         nap = max(0.001, self.block / self.rate / 4)
+        priority = self.config.realtime_priority
+        self.realtime_threads += realtime_thread(None if priority is None else max(1, priority - 1))
         try:
             while not self._stop.is_set():
                 if self.ring_in.available() * self.model_rate / self.rate + self.denoiser.pending >= self.framing.hop:
