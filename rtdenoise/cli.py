@@ -25,6 +25,7 @@ from .errors import ParameterError, RtDenoiseError
 COMMANDS = {
     "devices": ("live.devices", "list audio devices with their rates and channels"),
     "live": ("live.command", "denoise a microphone live, to speakers, a virtual microphone or files"),
+    "service": ("live.service", "the clean virtual microphone at every login: a systemd user service (install, uninstall, status, logs)"),
     "gui": ("gui.command", "a window: live waveforms, spectrograms, levels and controls of the engine (needs rtdenoise[gui])"),
     "demo": ("tools.demo", "make noisy speech with no data files, denoise it, write WAVs, a spectrogram and metrics"),
     "enhance": ("tools.enhance", "denoise audio files or folders"),
@@ -80,6 +81,16 @@ def _run(module: ModuleType, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("rtdenoise: interrupted", file=sys.stderr)
         return 130
+
+
+def parser_for(name: str) -> argparse.ArgumentParser:
+    """The parser of one command, as ``rtdenoise NAME`` parses its options: for a command that
+    checks another's options ahead of time (``service install`` checks live's)."""
+    module_name, help_text = COMMANDS[name]
+    p = argparse.ArgumentParser(prog=f"rtdenoise {name}", description=help_text)
+    p.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    importlib.import_module(f".{module_name}", __package__).add_arguments(p)
+    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
