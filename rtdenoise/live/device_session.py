@@ -116,8 +116,6 @@ class DeviceSession:
             out_spec = self._mic.output_device
         dev_in, dev_out = devices.find(self.input, "input"), devices.find(out_spec, "output")
         self._refuse_own_microphone(dev_in.name)
-        if self.input is not None or self.output is not None or self.virtual_mic:
-            self._stack.enter_context(devices.pinned_streams())
         cin = self.in_channels or min(dev_in.max_input, 2)
         cout = self.out_channels or min(dev_out.max_output, 2)
         rate = self.rate or self._native_rate(dev_in, dev_out, cin, cout)

@@ -6,12 +6,10 @@ machine without the PortAudio library, and the offline tools must keep working t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -115,26 +113,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     print(device_table())
     return 0
-
-
-@contextlib.contextmanager
-def pinned_streams() -> Iterator[None]:
-    """Streams opened inside stay on the device they were opened on: PipeWire's session manager
-    must not move them when the user changes the default microphone or speakers (it moved a named
-    capture stream to the new default source, even to rtdenoise's own virtual microphone: a
-    feedback loop). ``node.dont-reconnect`` in ``PIPEWIRE_PROPS``, which the ALSA plugin gives
-    each stream it creates; a device that goes away then ends the stream (reported in one line)
-    instead of moving it. Other servers ignore the variable."""
-    saved = os.environ.get("PIPEWIRE_PROPS")
-    inner = (saved or "").strip().removeprefix("{").removesuffix("}").strip()
-    os.environ["PIPEWIRE_PROPS"] = "{ node.dont-reconnect = true" + (f" {inner}" if inner else "") + " }"
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("PIPEWIRE_PROPS", None)
-        else:
-            os.environ["PIPEWIRE_PROPS"] = saved
 
 
 def abandon_portaudio() -> None:
