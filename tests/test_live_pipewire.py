@@ -62,8 +62,14 @@ def test_bypassed_every_sample_comes_out_exactly_once_in_order_with_no_xruns(aud
     log = stop(p)
     assert_delivered(y, x, atol=0.0)                   # bit for bit, once, in order, nothing else
     assert re.search(r"late hops 0 in 0 events, xruns: device 0, input overrun 0 samples, output underrun 0", log), log
-    if os.geteuid() == 0:                              # allowed SCHED_FIFO: both threads take it
-        assert "real-time priority: yes" in log, log
+    assert "real-time priority: off" in log, log
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root or an rtprio limit")
+def test_with_realtime_priority_both_threads_run_sched_fifo(audio_server, live):
+    p = live("--bypass", "--realtime-priority", "20")
+    assert "real-time priority: yes" in p.started_log, p.started_log
+    stop(p)
 
 
 def test_the_shipped_model_live_gives_what_offline_streaming_enhancement_gives(audio_server, live, tmp_path):

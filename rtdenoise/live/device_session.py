@@ -153,9 +153,13 @@ class DeviceSession:
             self._mic.publish()
             self.source_name = self._mic.source_name
             log.info("virtual microphone %r is ready: pick it as the microphone in your call or recorder", self.source_name)
+        # The devices' share as PortAudio reports it: their measured delay is still settling here
+        # (the statistics lines give the measured total).
         log.info("%s -> %s at %d Hz; latency %.0f ms (algorithmic %.0f + safety %.0f + devices %.0f); "
-                 "real-time priority: %s", dev_in.name, dev_out.name, rate, engine.stats().latency_ms,
+                 "real-time priority: %s", dev_in.name, dev_out.name, rate,
+                 1000 * (engine.latency_samples / engine.rate + engine.device_latency),
                  engine.stats().algorithmic_latency_ms, 1000 * engine.safety / engine.rate, 1000 * engine.device_latency,
+                 "off" if engine.config.realtime_priority is None else
                  {2: "yes", 1: "audio thread only"}.get(engine.realtime_threads, "not granted (no rtprio limit or rtkit)"))
 
     def _await_audio(self) -> None:
