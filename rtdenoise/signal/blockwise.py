@@ -85,10 +85,13 @@ def enhance_file(model: Any, src: Path, dst: Path, backend: Any = "auto", overla
             put_noise = stack.enter_context(writing(noise, rate, channels, kind)) if noise is not None else None
             again = stack.enter_context(sf.SoundFile(str(src))) if noise is not None else None
             written = 0
+            clip = not kind.startswith(("FLOAT", "DOUBLE"))
 
             def write(y: np.ndarray) -> None:
                 nonlocal written
                 y = y[:max(0, frames - written)]
+                if clip:                                   # the noise is the input minus what the file holds
+                    y = np.clip(y, -1.0, 1.0)
                 put(y)
                 if put_noise is not None and again is not None:
                     put_noise(again.read(len(y), dtype="float32", always_2d=True) - y)
