@@ -13,7 +13,9 @@ model) denoises it; one recorder process records `noisy_mic` and `clean_mic` (wh
   speech in noise never holds one), their count over 10 ms and the longest;
 * the engine's own counters (late hops, xruns, dry-filled samples) from its exit line;
 * the delay through rtdenoise every 5 s (cross-correlation of the two recordings, plus the
-  difference of their capture timestamps): at the start, at the end, and every change over 5 ms;
+  difference of their capture timestamps): at the start, at the end, and every change over 5 ms.
+  It assumes neither recorder stream drops or adds a sample; over 10 minutes under load the figure
+  fell below the engine's own latency, so read it as a first approximation only;
 * with ``--events``: what each event did (default source or sink changed and back, the input
   stopped and started again, a second rtdenoise started and stopped) and whether live still ran.
 
