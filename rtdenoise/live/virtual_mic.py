@@ -144,7 +144,7 @@ def owned_sources(env: Mapping[str, str] | None = None) -> set[str]:
 def default_source(env: Mapping[str, str] | None = None) -> str | None:
     """The server's default source (microphone), or None where no server answers."""
     try:
-        return pactl.run("get-default-source", env=env).strip() or None
+        return pactl.info(env=env).get("Default Source") or None
     except pactl.PactlError:
         return None
 
