@@ -127,6 +127,11 @@ class SpectralConfig:
     layers: int = 2
     compress: float = 0.3            # features are |X| ** compress (a loudness-like scale)
     sample_rate: int = SAMPLE_RATE
+    # The band gains also over the deep filter's bins (on its output), as in DeepFilterNet. Why: the
+    # taps come from a linear layer that starts at the identity, and trained on noise alone with a
+    # silent target they still left the noise 25 dB down where the sigmoid gains above reached 75 dB;
+    # a saturating gain gives those bins the same way to silence.
+    df_gain: bool = False
 
     def __post_init__(self) -> None:
         if self.n_fft < 16 or self.n_fft % 2 or self.hop * 2 != self.n_fft:
@@ -201,6 +206,9 @@ PRESETS: dict[str, ModelConfig] = {
 SPECTRAL_PRESETS: dict[str, SpectralConfig] = {
     # The live default: 32 ms algorithmic latency (512-point frames at 16 kHz, no look-ahead).
     "spectral": SpectralConfig(),
+    # The same at the same cost, with the band gains over the deep filter too (``df_gain``): the
+    # model trained on real noise and pauses.
+    "spectral-real": SpectralConfig(df_gain=True),
     # For tests and smoke runs only.
     "spectral-tiny": SpectralConfig(bands=8, df_bins=16, df_order=2, hidden=16, layers=1),
 }

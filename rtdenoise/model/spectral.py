@@ -19,7 +19,8 @@ times less per second of audio and reach far higher quality, because they put th
 * **Output.** A gain per band (sigmoid), spread over the bins by the same triangles, for the bins
   above ``df_bins``; below, a deep filter: each bin's output is a sum of ``df_order`` complex taps
   over this frame and the ones before it (Schröter et al., DeepFilterNet), which can follow
-  harmonics closer than a band gain can. The last ``df_order - 1`` input frames of those bins are
+  harmonics closer than a band gain can; with ``df_gain`` the band gains then apply there too, so
+  those bins can reach silence as easily as the rest. The last ``df_order - 1`` input frames of those bins are
   the second part of the state.
 
 The same :meth:`SpectralCanceler.step` runs a whole sequence of frames (training, offline files) or
@@ -101,7 +102,10 @@ class SpectralCanceler(nn.Module):
                 r = c[..., 0] * x[..., 0] - c[..., 1] * x[..., 1]
                 i = c[..., 0] * x[..., 1] + c[..., 1] * x[..., 0]
                 re, im = (r, i) if re is None else (re + r, im + i)
-            out = torch.cat([torch.stack([re, im], dim=-1), out[:, :, D:]], dim=2)
+            filtered = torch.stack([re, im], dim=-1)
+            if cfg.df_gain:
+                filtered = filtered * gain[:, :, :D, None]
+            out = torch.cat([filtered, out[:, :, D:]], dim=2)
             if K > 1:
                 new_state.append(past[:, -(K - 1):])
         return (out, *new_state)
@@ -144,4 +148,5 @@ class SpectralCanceler(nn.Module):
         H, L = cfg.hidden, cfg.layers
         n = (cfg.bands + 2 * cfg.df_bins) * H + L * 3 * 2 * H * H + H * cfg.bands
         n += H * 2 * cfg.df_bins * cfg.df_order + 4 * cfg.df_bins * cfg.df_order + cfg.bands * cfg.bins
+        n += 2 * cfg.df_bins if cfg.df_gain else 0
         return int(n)
