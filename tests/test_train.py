@@ -164,3 +164,18 @@ def test_family_and_preset_must_agree(tiny_data, tmp_path):
         Trainer(_cfg(tiny_data, tmp_path, preset="tiny", family="spectral"))
     assert TrainConfig(family="spectral").resolved().preset == "spectral"
     assert TrainConfig().resolved().preset == "small"
+
+
+def test_the_real_world_preset_starts_from_the_shipped_spectral_weights_and_nothing_else(tiny_data, tmp_path, tiny_model_dir):
+    """Its band gains also reach the deep filter's bins, with the same layers, so a run can start
+    from the shipped model's weights; a model whose layers differ is refused in one line."""
+    import pytest
+    from safetensors.torch import load_file
+    from rtdenoise.errors import RtDenoiseError
+    kw = dict(preset="spectral-real", crop=8192, disc_window=4096, rooms=4, steps=0, l1_warmup=10)
+    trainer = Trainer(_cfg(tiny_data, tmp_path / "a", init="rtdenoise-spectral", **kw))
+    shipped = load_file(ROOT / "models" / "rtdenoise-spectral.safetensors")
+    for k, v in trainer.nets.g.state_dict().items():
+        assert torch.equal(v.cpu(), shipped[k]), k
+    with pytest.raises(RtDenoiseError, match="weights do not fit the 'spectral-real' preset"):
+        Trainer(_cfg(tiny_data, tmp_path / "b", init=str(tiny_model_dir / "spectral-tiny.json"), **kw))

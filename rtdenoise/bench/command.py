@@ -4,7 +4,10 @@ Quality: PESQ (wide-band), STOI and SI-SDR on the fixed, seeded validation mater
 speakers x valid noises: the 120 mixtures at -5 to 15 dB SNR, and the groups of rooms, telephone
 band, quiet or clipped microphones and nearly clean speech; :mod:`rtdenoise.evaluation`), per
 group, per SNR and overall, with the noisy input as a row; on the 48 kHz ``fullband`` group also
-SI-SDR at 48 kHz, the log-spectral distance above 8 kHz and ViSQOL, each system at its native rate. rtdenoise is scored as it runs live
+SI-SDR at 48 kHz, the log-spectral distance above 8 kHz and ViSQOL, each system at its native rate;
+on the real-world groups (real noise, new speakers, conversation-like pauses, noise alone;
+:mod:`rtdenoise.data.real_world`) also the noise left in pauses; and DNSMOS P.835 on every example
+(where ``speechmos`` is installed). rtdenoise is scored as it runs live
 (the streaming framing at the default latency) and, for the seed family, offline (overlapping
 whole windows; a spectral model's offline output is its stream's); peers as
 :mod:`rtdenoise.bench.peers` runs them (:mod:`rtdenoise.bench.systems`).
@@ -50,10 +53,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="recordings folder (default: ../shared/data or $RTDENOISE_DATA)")
     p.add_argument("--count", type=int, default=120, help="validation mixtures (default 120)")
     p.add_argument("--group-count", type=int, default=40,
-                   help="examples in each other validation group: rooms, telephone, levels, clean (default 40; 0: none)")
+                   help="examples in each other validation group (default 40; 0: none); noise-alone: recordings, each at 3 levels")
     p.add_argument("--seconds", type=float, default=4.0, help="seconds per mixture")
     p.add_argument("--groups", nargs="*", choices=ALL_GROUPS, default=list(ALL_GROUPS),
-                   help="validation groups (default: all, the 48 kHz fullband group where the data has it)")
+                   help="validation groups (default: all; fullband and the real-world groups where the data has them)")
     p.add_argument("--models", nargs="*", help="rtdenoise models (default: every shipped model)")
     p.add_argument("--peers", nargs="*", help="peers to run (default: all installed): rnnoise deepfilternet3 spectral-gating")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for rtdenoise (default 1, as rtdenoise live)")

@@ -35,20 +35,21 @@ class Recording:
     bandwidth_hz: float
 
 
-def recordings(data_dir: Path, index: str, split: str, folder: str = "", min_bandwidth: float = 0.0) -> list[Recording]:
-    """The ``split`` rows of an index with a ``rate`` column that are at 48 kHz (under ``folder``
-    if given, and reaching at least ``min_bandwidth``), decoded."""
+def recordings(data_dir: Path, index: str, split: str, folder: str = "", min_bandwidth: float = 0.0,
+               rate: int = RATE) -> list[Recording]:
+    """The ``split`` rows of an index with a ``rate`` column that are at ``rate`` (48 kHz unless
+    asked; under ``folder`` if given, and reaching at least ``min_bandwidth``), decoded."""
     path = data_dir / index
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found (is --data the folder that holds speech/ and noise/?)")
     with open(path, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["split"] == split and int(r["rate"]) == RATE
+        rows = [r for r in csv.DictReader(f) if r["split"] == split and int(r["rate"]) == rate
                 and r["path"].startswith(folder) and float(r["bandwidth_hz"]) >= min_bandwidth]
     out = []
     for r in rows:
         x, sr = sf.read(data_dir / r["path"], dtype="float32", always_2d=True)
-        if sr != RATE:
-            raise ValueError(f"{r['path']}: expected {RATE} Hz, got {sr}")
+        if sr != rate:
+            raise ValueError(f"{r['path']}: expected {rate} Hz, got {sr}")
         out.append(Recording(r["path"], x.mean(axis=1), r.get("speaker") or r.get("category", ""),
                              float(r["bandwidth_hz"])))
     return out
@@ -63,11 +64,11 @@ def real_noise(data_dir: Path | None = None, split: str = "valid", min_bandwidth
     return recordings(data_dir or default_data_dir(), "noise/index-real.csv", split, min_bandwidth=min_bandwidth)
 
 
-def _utterance(rng: np.random.Generator, speech: list[Recording], n: int) -> np.ndarray:
+def utterance(rng: np.random.Generator, speech: list[Recording], n: int, rate: int = RATE) -> np.ndarray:
     """``n`` samples of one speaker: their clips in a seeded order, joined with short pauses."""
     speaker = speech[int(rng.integers(len(speech)))].group
     clips = [r.audio for r in speech if r.group == speaker]
-    out, pause = [], np.zeros(int(0.15 * RATE), np.float32)
+    out, pause = [], np.zeros(int(0.15 * rate), np.float32)
     while sum(map(len, out)) < n:
         out += [clips[int(rng.integers(len(clips)))], pause]
     x = np.concatenate(out)[:n]
@@ -87,7 +88,7 @@ def fullband_examples(data_dir: Path | None = None, count: int = 40, seconds: fl
     n = int(seconds * RATE)
     out = []
     for i in range(count):
-        clean = _utterance(rng, speech, n)
+        clean = utterance(rng, speech, n)
         snr = math.nan if i % 6 == 5 else SNRS[i % 6]
         rec = noise[int(rng.integers(len(noise)))]
         start = int(rng.integers(0, max(1, len(rec.audio) - n)))

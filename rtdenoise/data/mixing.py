@@ -12,6 +12,7 @@ import numpy as np
 
 from ..model.config import SAMPLE_RATE
 from . import augment as aug
+from .pauses import training_gate
 from .recordings import Corpus
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,11 @@ log = logging.getLogger(__name__)
 #: Kinds of noise a mixture can carry, with their sampling weights during training.
 NOISE_KINDS: dict[str, float] = {
     "recorded": 0.45, "babble": 0.2, "white": 0.06, "pink": 0.08, "brown": 0.06, "hum": 0.05, "mixture": 0.10,
+    "real": 0.45,       # only where the corpus holds real recordings (Corpus.real_noise)
 }
+#: Noise alone (no speech, a silent target) is drawn this many dB quieter at the least than a
+#: mixture may be: a quiet room between words is quieter than anyone talking in it.
+NOISE_ALONE_EXTRA_DB = 15.0
 
 
 
@@ -76,21 +81,40 @@ class Mixer:
     microphones do (rooms, colouration, telephone band, clipping, speed), and ``clean_fraction``
     of the pairs carry no noise at all, so that the model learns to leave clean speech alone.
     The first element of a pair is then the training target, which is not always the dry speech.
+
+    A call's microphone hears noise alone between words and turns, which read speech never has:
+    ``noise_only`` of the pairs are noise alone with a silent target, and ``pauses`` of them have
+    their speech gated into 1 to 3 pauses (:func:`rtdenoise.data.pauses.training_gate`), the noise
+    going on through them.
     """
 
     def __init__(self, corpus: Corpus, snr_db: tuple[float, float] = (-5.0, 20.0),
                  level_db: tuple[float, float] = (-40.0, -12.0), augment: aug.AugmentConfig | None = None,
-                 clean_fraction: float = 0.0) -> None:
+                 clean_fraction: float = 0.0, pauses: float = 0.0, noise_only: float = 0.0) -> None:
         self.corpus = corpus
         self.snr_db = snr_db
         self.level_db = level_db
         self.augment = augment
         self.clean_fraction = clean_fraction
+        self.pauses, self.noise_only = pauses, noise_only
         self.rooms = (aug.RoomBank(augment.rooms, augment.seed, augment.rt60)
                       if augment is not None and augment.reverb > 0 else None)
-        self._kinds = list(NOISE_KINDS)
-        w = np.array(list(NOISE_KINDS.values()))
+        self._kinds = [k for k in NOISE_KINDS if k != "real" or corpus.real_noise]
+        w = np.array([NOISE_KINDS[k] for k in self._kinds])
         self._weights = w / w.sum()
+
+    def _speech_shape(self, rng: np.random.Generator, clean: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The speech with pauses, none at all, or as it is (see the class docstring); and whether
+        it is none. Draws nothing unless pauses or noise alone are asked for, so that runs without
+        them see the same examples as before."""
+        if not (self.pauses or self.noise_only):
+            return clean, False
+        u = rng.random()
+        if u < self.noise_only:
+            return np.zeros_like(clean), True
+        if u < self.noise_only + self.pauses:
+            return clean * training_gate(rng, len(clean), SAMPLE_RATE), False
+        return clean, False
 
     def speech(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, str]:
         for _ in range(5):   # avoid all-silent crops, whose SNR is undefined
@@ -104,6 +128,8 @@ class Mixer:
         """Unit-RMS noise of the given kind."""
         if kind == "recorded":
             x = segment(rng, self.corpus.noise[int(rng.integers(len(self.corpus.noise)))], n)
+        elif kind == "real":
+            x = segment(rng, self.corpus.real_noise[int(rng.integers(len(self.corpus.real_noise)))], n)
         elif kind == "babble":
             others = [i for i, s in enumerate(self.corpus.speakers) if s != speaker] or list(range(len(self.corpus.speech)))
             x = np.zeros(n, np.float32)
@@ -116,7 +142,7 @@ class Mixer:
         elif kind == "hum":
             x = hum(rng, n)
         elif kind == "mixture":
-            a = self.noise(rng, n, "recorded")
+            a = self.noise(rng, n, "real" if self.corpus.real_noise and rng.random() < 0.5 else "recorded")
             b = self.noise(rng, n, str(rng.choice(["babble", "white", "pink", "brown", "hum"])), speaker)
             x = a + b * 10 ** (rng.uniform(-15, 5) / 20)
         else:
@@ -129,10 +155,11 @@ class Mixer:
         if self.augment is not None:
             return self._augmented(rng, n, kind, snr)
         clean, speaker = self.speech(rng, n)
+        clean, alone = self._speech_shape(rng, clean)
         kind = kind or str(rng.choice(self._kinds, p=self._weights))
         snr = float(rng.uniform(*self.snr_db)) if snr is None else snr
-        noise = self.noise(rng, n, kind, speaker) * rms(clean) * 10 ** (-snr / 20)
-        return self.scale(rng, clean, clean + noise)
+        noise = self.noise(rng, n, kind, speaker) * (1.0 if alone else rms(clean) * 10 ** (-snr / 20))
+        return self.scale(rng, clean, clean + noise, alone)
 
     def _augmented(self, rng: np.random.Generator, n: int, kind: str | None, snr: float | None) -> tuple[np.ndarray, np.ndarray]:
         from scipy.signal import lfilter
@@ -141,7 +168,8 @@ class Mixer:
         factor = float(rng.uniform(*a.speed_range)) if rng.random() < a.speed else 1.0
         clean, speaker = self.speech(rng, int(np.ceil(n * factor)) + 8)
         clean = aug.speed_perturb(clean, factor, n) if factor != 1.0 else clean[:n]
-        silent = rng.random() < self.clean_fraction
+        clean, alone = self._speech_shape(rng, clean)
+        silent = rng.random() < self.clean_fraction and not alone
         kind = kind or str(rng.choice(self._kinds, p=self._weights))
         snr = float(rng.uniform(*self.snr_db)) if snr is None else snr
         noise = self.noise(rng, n, kind, speaker)
@@ -152,7 +180,7 @@ class Mixer:
             if rng.random() < a.noise_in_room:
                 noise = aug.convolve(noise, rir_noise)
                 noise /= rms(noise)
-        noisy = heard + (0.0 if silent else rms(heard) * 10 ** (-snr / 20)) * noise
+        noisy = heard + (0.0 if silent else 1.0 if alone else rms(heard) * 10 ** (-snr / 20)) * noise
         if rng.random() < a.eq:
             b, den = aug.random_eq(rng)
             target, noisy = lfilter(b, den, target), lfilter(b, den, noisy)
@@ -160,10 +188,14 @@ class Mixer:
             target, noisy = aug.telephone_band(target), aug.telephone_band(noisy)
         if rng.random() < a.clip:
             noisy = aug.clip(noisy, rng)
-        return self.scale(rng, np.asarray(target, np.float32), np.asarray(noisy, np.float32))
+        return self.scale(rng, np.asarray(target, np.float32), np.asarray(noisy, np.float32), alone)
 
-    def scale(self, rng: np.random.Generator, clean: np.ndarray, noisy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        gain = 10 ** (rng.uniform(*self.level_db) / 20) / rms(noisy)
+    def scale(self, rng: np.random.Generator, clean: np.ndarray, noisy: np.ndarray, alone: bool = False
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Both at one gain that puts the mixture at a drawn level (noise alone: down to
+        :data:`NOISE_ALONE_EXTRA_DB` quieter), lowered if it would clip."""
+        lo, hi = self.level_db
+        gain = 10 ** (rng.uniform(lo - NOISE_ALONE_EXTRA_DB if alone else lo, hi) / 20) / rms(noisy)
         peak = float(np.max(np.abs(noisy))) * gain
         if peak > 0.99:
             gain *= 0.99 / peak

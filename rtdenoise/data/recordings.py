@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,9 @@ class Corpus:
     speakers: list[str]
     noise: list[np.ndarray]
     noise_names: list[str]
+    #: Real recordings of places and things (the later ``noise/index-real.csv``), at 16 kHz, when
+    #: loaded (:func:`rtdenoise.data.real_world.with_real_world`): a noise kind of their own.
+    real_noise: list[np.ndarray] = field(default_factory=list)
 
     @classmethod
     def load(cls, data_dir: Path | str, split: str) -> "Corpus":

@@ -23,9 +23,10 @@ VALID_KINDS = ("recorded", "recorded", "babble", "pink", "white", "brown", "hum"
 
 @dataclass
 class Example:
-    """One scored mixture: ``clean`` is the reference a system's output is compared with."""
+    """One scored mixture: ``clean`` is the reference a system's output is compared with (None for
+    a user's recording, which only the no-reference metrics judge)."""
     name: str
-    clean: np.ndarray
+    clean: np.ndarray | None
     noisy: np.ndarray
     snr: float
     kind: str

@@ -21,11 +21,12 @@ import numpy as np
 from tqdm import tqdm
 
 from ..data.recordings import Corpus
+from ..data.real_world import REAL_GROUPS
 from ..data.validation import GROUPS, Example, validation_groups, validation_set
 from ..errors import AudioError
 from ..model.config import SAMPLE_RATE
 from ..signal.audio import AUDIO_SUFFIXES, read_audio, resample
-from .metrics import FULLBAND_METRICS, METRICS, score
+from .metrics import FULLBAND_METRICS, METRICS, NO_REFERENCE_METRICS, PAUSE_METRIC, dnsmos, noise_in_pauses, score
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,9 @@ Enhancer = Callable[[np.ndarray, int], np.ndarray]
 #: The 48 kHz group beside :data:`rtdenoise.data.validation.GROUPS` (its examples need the data's
 #: extra index files).
 FULLBAND = "fullband"
-ALL_GROUPS = (*GROUPS, FULLBAND)
+ALL_GROUPS = (*GROUPS, FULLBAND, *REAL_GROUPS)
+#: Every metric a row may carry, in report order.
+ALL_METRICS = (*METRICS, PAUSE_METRIC, *NO_REFERENCE_METRICS, *FULLBAND_METRICS)
 
 
 def at_rate(fn: Callable[[np.ndarray], np.ndarray], rate: int = SAMPLE_RATE) -> Enhancer:
@@ -64,16 +67,26 @@ class Row:
     si_sdr_fb: float = math.nan        # full-band pairs only (see rtdenoise.evaluation.metrics)
     lsd_hf: float = math.nan
     visqol: float = math.nan
+    pauses_db: float = math.nan        # see rtdenoise.evaluation.metrics.noise_in_pauses
+    dnsmos_sig: float = math.nan
+    dnsmos_bak: float = math.nan
+    dnsmos_ovrl: float = math.nan
 
 
-def evaluate(examples: Sequence[Example], systems: dict[str, Enhancer]) -> list[Row]:
-    """Score the noisy input and each system's output on every example."""
+def evaluate(examples: Sequence[Example], systems: dict[str, Enhancer], no_reference: bool = True) -> list[Row]:
+    """Score the noisy input and each system's output on every example; ``no_reference``: DNSMOS
+    too (where ``speechmos`` is installed). An example without a clean reference (a user's own
+    recording) gets only DNSMOS."""
     rows = []
     for ex in tqdm(examples, desc="eval", unit="ex", disable=None, dynamic_ncols=True):
-        rows.append(Row("noisy", ex.name, ex.snr, ex.kind, **score(ex.clean, ex.noisy, ex.rate), group=ex.group))
-        for name, fn in systems.items():
-            rows.append(Row(name, ex.name, ex.snr, ex.kind, **score(ex.clean, fn(ex.noisy, ex.rate), ex.rate),
-                            group=ex.group))
+        for name, fn in {"noisy": None, **systems}.items():
+            out = ex.noisy if fn is None else fn(ex.noisy, ex.rate)
+            scores = dict.fromkeys(METRICS, math.nan)
+            if ex.clean is not None:
+                scores.update(score(ex.clean, out, ex.rate), pauses_db=noise_in_pauses(ex.clean, ex.noisy, out, ex.rate))
+            if no_reference:
+                scores.update(dnsmos(out, ex.rate))
+            rows.append(Row(name, ex.name, ex.snr, ex.kind, group=ex.group, **scores))
     return rows
 
 
@@ -98,7 +111,7 @@ def summarise(rows: Iterable[Row]) -> list[dict[str, object]]:
     out = []
     for (system, group, snr), rs in buckets.items():
         entry: dict[str, object] = {"system": system, "group": group, "snr": snr, "n": len(rs)}
-        for m in (*METRICS, *FULLBAND_METRICS):
+        for m in ALL_METRICS:
             vals = [getattr(r, m) for r in rs if not math.isnan(getattr(r, m))]
             entry[m] = float(np.mean(vals)) if vals else math.nan
         out.append(entry)
@@ -115,23 +128,27 @@ def _snr_key(snr: object) -> float:
         return math.inf
 
 
+#: Table columns beyond PESQ, STOI and SI-SDR, each shown when any row has it: (metric, heading, format).
+OPTIONAL_COLUMNS = (("pauses_db", "noise in pauses (dB below input)", ".1f"), ("dnsmos_sig", "DNSMOS SIG", ".2f"),
+                    ("dnsmos_bak", "DNSMOS BAK", ".2f"), ("dnsmos_ovrl", "DNSMOS OVRL", ".2f"),
+                    ("si_sdr_fb", "SI-SDR 48 kHz (dB)", ".2f"), ("lsd_hf", "LSD > 8 kHz (dB)", ".2f"),
+                    ("visqol", "ViSQOL", ".3f"))
+
+
 def table(summary: list[dict[str, object]], by_snr: bool = True) -> str:
     """A markdown table of a summary; without ``by_snr`` only the 'all' and '10+' rows. The
-    full-band columns are there when any example was full band."""
-    full = any(not math.isnan(float(e.get("si_sdr_fb", math.nan))) for e in summary)
-    head = "| system | group | SNR (dB) | n | PESQ (wb) | STOI | SI-SDR (dB) |"
-    if full:
-        head += " SI-SDR 48 kHz (dB) | LSD > 8 kHz (dB) | ViSQOL |"
+    pause, DNSMOS and full-band columns are there when any example has them; an empty cell is a
+    metric that example's group does not define (PESQ on noise alone, LSD above 8 kHz at 16 kHz)."""
+    shown = [(m, head, fmt) for m, head, fmt in OPTIONAL_COLUMNS
+             if any(not math.isnan(float(e.get(m, math.nan))) for e in summary)]
+    head = "| system | group | SNR (dB) | n | PESQ (wb) | STOI | SI-SDR (dB) |" + "".join(f" {h} |" for _, h, _ in shown)
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
+    cell = lambda v, fmt: "" if math.isnan(float(v)) else format(v, fmt)
     for e in summary:
         if by_snr or e["snr"] in ("all", HIGH_SNR):
-            line = (f"| {e['system']} | {e['group']} | {e['snr']} | {e['n']} | {e['pesq']:.3f} | {e['stoi']:.4f} "
-                    f"| {e['si_sdr']:.2f} |")
-            if full:
-                cell = lambda v, fmt: "" if math.isnan(float(v)) else format(v, fmt)
-                line += (f" {cell(e['si_sdr_fb'], '.2f')} | {cell(e['lsd_hf'], '.2f')} | "
-                         f"{cell(e['visqol'], '.3f')} |")
-            lines.append(line)
+            line = (f"| {e['system']} | {e['group']} | {e['snr']} | {e['n']} | {cell(e['pesq'], '.3f')} | "
+                    f"{cell(e['stoi'], '.4f')} | {cell(e['si_sdr'], '.2f')} |")
+            lines.append(line + "".join(f" {cell(e.get(m, math.nan), fmt)} |" for m, _, fmt in shown))
     return "\n".join(lines)
 
 
@@ -172,7 +189,7 @@ def validation_examples(corpus: Corpus, groups: Sequence[str] = ALL_GROUPS, coun
     full-band group from ``data_dir``; where that has no full-band material, it is left out and
     said so in the log)."""
     out = validation_set(corpus=corpus, count=count, seconds=seconds) if "mixtures" in groups and count else []
-    others = [g for g in groups if g not in ("mixtures", FULLBAND)]
+    others = [g for g in groups if g in GROUPS and g != "mixtures"]
     if others and group_count:
         out += [e for e in validation_groups(corpus, group_count, seconds) if e.group in others]
     if FULLBAND in groups and group_count:
@@ -181,4 +198,25 @@ def validation_examples(corpus: Corpus, groups: Sequence[str] = ALL_GROUPS, coun
             out += fullband_examples(data_dir, group_count, seconds)
         except FileNotFoundError as e:
             log.warning("the %s group is left out: %s", FULLBAND, e)
+    real = tuple(g for g in groups if g in REAL_GROUPS)
+    if real and group_count:
+        from ..data.real_world import real_world_examples
+        try:
+            out += real_world_examples(corpus, real, group_count, seconds, data_dir)
+        except FileNotFoundError as e:
+            log.warning("the groups %s are left out: %s", ", ".join(real), e)
+    return out
+
+
+def recordings_from_folder(folder: Path) -> list[Example]:
+    """A user's own recordings, noisy with no clean reference: every audio file in ``folder``
+    (any rate, mono mix), for the no-reference metrics alone."""
+    if not folder.is_dir():
+        raise AudioError(f"{folder}: not a folder")
+    out = []
+    for f in sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES):
+        x, rate = read_audio(f)
+        out.append(Example(f.stem, None, x.mean(1), math.nan, "recording", "recordings", rate))
+    if not out:
+        raise AudioError(f"{folder}: no audio files")
     return out

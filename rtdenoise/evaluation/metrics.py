@@ -8,6 +8,17 @@ in dB, the output's spectrum there is from the reference's, frame by frame: 0 is
 and a band dropped or left full of noise is tens of dB away), and ViSQOL v3 in audio mode
 (``visqol-python``; a full-band MOS-LQO from 1 to about 4.75), where it is installed.
 
+Two more need no clean reference's waveform, and so also judge a user's own recordings:
+
+* **DNSMOS P.835** (Reddy et al. 2022, the Deep Noise Suppression Challenge's non-intrusive MOS):
+  SIG (the speech), BAK (the background) and OVRL, each from 1 to 5, from the ONNX model that the
+  ``speechmos`` package ships (MIT), where it is installed.
+* **Noise left in pauses** (``pauses_db``): in the frames where the reference is silent (60 dB or
+  more below its loudest frame: the pauses between words and turns, or all of a noise-alone
+  input), how many dB below the input's noise there the output is. A model that only ever heard
+  continuous speech can score well on PESQ and still leave the noise between words; this is what
+  a listener hears in a call's pauses.
+
 CSIG/CBAK/COVL are not computed: no maintained package provides them, and a hand-made version
 would need its own validation.
 """
@@ -15,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 import numpy as np
 
@@ -23,6 +35,16 @@ from ..model.config import SAMPLE_RATE
 METRICS = ("pesq", "stoi", "si_sdr")
 #: Measured on full-band pairs only (NaN for 16 kHz ones).
 FULLBAND_METRICS = ("si_sdr_fb", "lsd_hf", "visqol")
+#: DNSMOS P.835 (NaN where ``speechmos`` is not installed) and the noise left in pauses.
+NO_REFERENCE_METRICS = ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl")
+PAUSE_METRIC = "pauses_db"
+
+#: A 20 ms frame is a pause where the reference is this many dB below its loudest frame.
+PAUSE_BELOW_DB = 60.0
+#: Fewer pause frames than this (0.1 s) leave the measure undefined (NaN).
+PAUSE_MIN_FRAMES = 5
+#: Nor is it defined where the input itself is this quiet in the pauses (mean power, dBFS): no noise.
+PAUSE_MIN_INPUT_DB = -90.0
 
 #: SI-SDR is reported up to this many dB. Why: for speech with no noise added, the input is the
 #: reference itself and its SI-SDR is unbounded (about 140 dB with float rounding), which would
@@ -42,6 +64,8 @@ def score(reference: np.ndarray, estimate: np.ndarray, rate: int = SAMPLE_RATE) 
     """PESQ (wide-band; NaN where PESQ finds no utterance), STOI and SI-SDR (up to
     :data:`SI_SDR_CEILING`) of one signal pair at 16 kHz; a pair at another rate is scored at 16 kHz
     for those and on its full band for :data:`FULLBAND_METRICS`."""
+    if not np.any(reference):                 # nothing to compare with: noise alone in
+        return {"pesq": math.nan, "stoi": math.nan, "si_sdr": math.nan}
     if rate != SAMPLE_RATE:
         from ..signal.audio import resample
         down = lambda x: resample(np.asarray(x, np.float32), rate, SAMPLE_RATE)
@@ -100,3 +124,62 @@ def _visqol_audio(api_class: type) -> object:
     api = api_class()
     api.create(mode="audio")
     return api
+
+
+def _frame_powers(x: np.ndarray, rate: int) -> np.ndarray:
+    """Mean power of each whole 20 ms frame."""
+    n = int(0.02 * rate)
+    x = np.asarray(x, np.float64)[:len(x) // n * n]
+    return np.mean(np.square(x.reshape(-1, n)), axis=1)
+
+
+def noise_in_pauses(reference: np.ndarray, noisy: np.ndarray, estimate: np.ndarray, rate: int) -> float:
+    """The noise left in the reference's pauses (see the module docstring), in dB below the input's
+    noise there: positive where the output is quieter; NaN where there are too few pauses or no
+    noise in them."""
+    m = min(len(reference), len(noisy), len(estimate))
+    ref, inp, out = (_frame_powers(x[:m], rate) for x in (reference, noisy, estimate))
+    pauses = ref <= np.max(ref, initial=0.0) * 10 ** (-PAUSE_BELOW_DB / 10)
+    if pauses.sum() < PAUSE_MIN_FRAMES or np.mean(inp[pauses]) < 10 ** (PAUSE_MIN_INPUT_DB / 10):
+        return math.nan
+    return float(10 * np.log10(np.sum(inp[pauses]) / max(np.sum(out[pauses]), 1e-30)))
+
+
+#: DNSMOS P.835 judges windows of this many seconds at 16 kHz, one a second; a shorter clip is
+#: repeated to fill one, as the challenge's own script does.
+DNSMOS_WINDOW_S = 9.01
+
+
+def dnsmos(x: np.ndarray, rate: int) -> dict[str, float]:
+    """DNSMOS P.835 SIG, BAK and OVRL of one signal (mean over its 9 s windows), or NaNs where
+    ``speechmos`` is not installed. Only the P.835 model runs (the P.808 one that ``speechmos.dnsmos.run``
+    adds costs twice as much and is not reported)."""
+    model = _dnsmos_model()
+    if model is None:
+        return dict.fromkeys(NO_REFERENCE_METRICS, math.nan)
+    from ..signal.audio import resample
+    x = np.clip(resample(np.asarray(x, np.float32), rate, SAMPLE_RATE) if rate != SAMPLE_RATE else np.asarray(x, np.float32), -1, 1)
+    need = int(DNSMOS_WINDOW_S * SAMPLE_RATE)
+    if not len(x):
+        return dict.fromkeys(NO_REFERENCE_METRICS, math.nan)
+    x = np.tile(x, -(-need // len(x))) if len(x) < need else x
+    starts = range(0, len(x) - need + 1, SAMPLE_RATE)
+    raw = np.array([model.onnx_sess.run(None, {"input_1": x[s:s + need][None]})[0][0] for s in starts])
+    sig, bak, ovrl = (float(np.mean(v)) for v in model.get_polyfit_val(raw[:, 0], raw[:, 1], raw[:, 2], False))
+    return {"dnsmos_sig": sig, "dnsmos_bak": bak, "dnsmos_ovrl": ovrl}
+
+
+def dnsmos_available() -> bool:
+    """Whether :func:`dnsmos` can score (``speechmos`` installed)."""
+    return _dnsmos_model() is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _dnsmos_model() -> object | None:
+    """speechmos's DNSMOS with its shipped P.835 model, loaded once; None without the package."""
+    try:
+        from speechmos import dnsmos as package
+    except ImportError:
+        return None
+    models = os.path.join(os.path.dirname(package.__file__), "dnsmos_models")
+    return package.DNSMOS(os.path.join(models, "sig_bak_ovr.onnx"), os.path.join(models, "model_v8.onnx"))

@@ -37,6 +37,9 @@ _HELP = {
     "envelope_weight": "weight of the band-envelope correlation loss, STOI's core (0: off)",
     "stream_hop": "hop (samples) of that streaming region", "stream_lookahead": "look-ahead (samples) of that region",
     "amp": "bf16 autocast on CUDA", "grad_clip": "clip G's gradient to this global norm (0: off)",
+    "real_world": "also the data's later real noise recordings, extra speakers and full-band actors (at 16 kHz)",
+    "noise_only": "fraction of examples of noise alone, with a silent target",
+    "pauses": "fraction of examples whose speech is gated into 1 to 3 pauses of 0.15 to 0.8 s",
     "init": "start G from this model (name or path), e.g. to fine-tune", "latent": "latent z at the bottleneck", "device": "auto, cpu, cuda, cuda:1 ...",
 }
 

@@ -47,6 +47,12 @@ class TrainConfig:
     rooms: int = 400                      # simulated rooms in the augmentation's bank
     snr_max: float = 30.0                 # with augment: SNRs drawn from -5 dB to this
     clean_fraction: float = 0.05          # with augment: examples with no noise at all
+    # What a call's microphone hears (rtdenoise.data.real_world, rtdenoise.data.pauses): the later
+    # index files' real noise and speakers, examples of noise alone with a silent target, and
+    # examples whose speech has pauses. Off: the first data and crops, as every earlier model.
+    real_world: bool = False
+    noise_only: float = 0.0
+    pauses: float = 0.0
     # Global norm G's gradient is clipped to. A healthy step here has a norm near 15 (L1 x 100).
     # Twice in our CPU runs a spike threw the small preset into a saturated tanh that it never left
     # (L1 stuck at 1.0): Adam with beta1 = 0.5 turns one outlier gradient into a step many times

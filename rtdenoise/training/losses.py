@@ -63,7 +63,10 @@ def envelope_loss(estimate: torch.Tensor, target: torch.Tensor, rate: int = SAMP
         env = (bands @ power).clamp_min(1e-10).sqrt()                                      # [B, 15, T]
         return env - env.mean(dim=-1, keepdim=True)
 
-    e, t = envelopes(est), envelopes(tgt)
+    spoken = tgt.pow(2).sum(-1) > 0                 # a silent target has no envelope to follow
+    if not spoken.any():
+        return est.new_zeros(())
+    e, t = envelopes(est[spoken]), envelopes(tgt[spoken])
     corr = (e * t).sum(-1) / (e.norm(dim=-1) * t.norm(dim=-1) + 1e-8)
     return 1.0 - corr.mean()
 
@@ -72,9 +75,16 @@ def si_sdr_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Minus the mean scale-invariant SDR in dB (Le Roux et al. 2019), both made zero-mean.
 
     Why: magnitude losses are blind to phase, and SI-SDR is one of the three figures the project
-    reports; it rewards a waveform that lines up with the speech, not just a spectrum that looks like it."""
+    reports; it rewards a waveform that lines up with the speech, not just a spectrum that looks like it.
+    A silent target (noise alone) has no SDR: those rows are left out (the spectral term asks them
+    for silence), and a batch of them only is zero."""
     est = estimate.float().flatten(1)
     ref = target.float().flatten(1)
+    spoken = ref.pow(2).sum(-1) > 0
+    if not spoken.all():
+        if not spoken.any():
+            return est.new_zeros(())
+        est, ref = est[spoken], ref[spoken]
     est = est - est.mean(-1, keepdim=True)
     ref = ref - ref.mean(-1, keepdim=True)
     proj = ref * ((est * ref).sum(-1, keepdim=True) / (ref.pow(2).sum(-1, keepdim=True) + 1e-8))

@@ -90,13 +90,17 @@ class Trainer:
         self.amp = cfg.amp and self.device.type == "cuda"
         data_dir = Path(cfg.data) if cfg.data else default_data_dir()
         train = corpus or Corpus.load(data_dir, "train")
+        if cfg.real_world:
+            from ..data.real_world import with_real_world
+            train = with_real_world(train, data_dir, "train")
         if cfg.augment:
             # Mixtures as real microphones give them: up to snr_max dB SNR and some with no noise at all
             # (a denoiser must leave clean speech alone), at -45 to -10 dBFS.
             self.mixer = Mixer(train, snr_db=(-5.0, cfg.snr_max), level_db=(-45.0, -10.0),
-                               augment=AugmentConfig(rooms=cfg.rooms, seed=cfg.seed), clean_fraction=cfg.clean_fraction)
+                               augment=AugmentConfig(rooms=cfg.rooms, seed=cfg.seed), clean_fraction=cfg.clean_fraction,
+                               pauses=cfg.pauses, noise_only=cfg.noise_only)
         else:
-            self.mixer = Mixer(train)
+            self.mixer = Mixer(train, pauses=cfg.pauses, noise_only=cfg.noise_only)
         self.valid = (validation_set(corpus=valid_corpus or Corpus.load(data_dir, "valid"))[: cfg.validate_count]
                       if cfg.validate_count and self.rank == 0 else [])
         torch.manual_seed(cfg.seed)
@@ -108,10 +112,14 @@ class Trainer:
         clean, noisy = clean[..., :D], noisy[..., :D]
         g = build_generator(self.model_cfg).to(self.device)
         if cfg.init and not resume:
+            # Any model whose weights fit the preset: the same layers, though it may use them
+            # differently (the spectral family's df_gain starts from a model trained without it).
             start = load_model(cfg.init, "cpu")
-            if start.config != self.model_cfg:
-                raise RtDenoiseError(f"--init {cfg.init}: its architecture is not the {cfg.preset!r} preset")
-            g.load_state_dict(start.state_dict())
+            theirs, ours = start.state_dict(), g.state_dict()
+            if type(start.config) is not type(self.model_cfg) or {k: v.shape for k, v in theirs.items()} != {
+                    k: v.shape for k, v in ours.items()}:
+                raise RtDenoiseError(f"--init {cfg.init}: its weights do not fit the {cfg.preset!r} preset")
+            g.load_state_dict(theirs)
         disc = cfg.discriminator()
         cd = Discriminator(disc, torch.cat([clean, noisy], 1)).to(self.device)
         nd = Discriminator(disc, torch.cat([noisy - clean, noisy], 1)).to(self.device) if cfg.noise_disc else None
