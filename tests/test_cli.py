@@ -187,10 +187,17 @@ def test_demo_writes_wavs_and_a_spectrogram_and_prints_metrics(cli, tmp_path):
     pytest.importorskip("espeakng_loader")
     r = cli("demo", "-m", "tiny", "-o", str(tmp_path / "demo"))
     assert r.returncode == 0, r.stderr
-    for name in ("noisy.wav", "clean.wav", "noise.wav", "reference.wav"):
+    for name in ("noisy.wav", "clean.wav", "noise.wav", "reference.wav", "bar-noisy.wav", "bar-clean.wav"):
         assert sf.info(tmp_path / "demo" / name).duration > 5
     assert (tmp_path / "demo/spectrogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| noisy  |" in r.stdout and "| output |" in r.stdout
+    for noise in ("generated", "real bar"):
+        assert f"| {noise:9} | noisy  |" in r.stdout and f"| {noise:9} | output |" in r.stdout
+    # the same speech in a real recording: what is not speech in the bar example is the shipped clip
+    from rtdenoise.data.speech import real_noise_clip
+    bar, speech = (sf.read(tmp_path / "demo" / f, dtype="float32")[0] for f in ("bar-noisy.wav", "reference.wav"))
+    clip = real_noise_clip()[:len(bar)]
+    rest = bar - speech * np.dot(bar, speech) / np.dot(speech, speech)
+    assert np.corrcoef(rest[:len(clip)], clip)[0, 1] > 0.9
 
 
 def test_demo_runs_on_the_backend_and_precision_it_is_given(cli, tmp_path):

@@ -1,15 +1,18 @@
 """Noisy speech made on the spot, with no data files and no network: for the demo and the window.
 
 The speech comes from espeak-ng (a PyPI package that ships its voices, :mod:`rtdenoise.data.tts`),
-the noise is babble of other espeak voices plus pink noise and mains hum. Synthetic speech is
-robotic: it shows that the pipeline works, not how good a model is on real voices.
+the noise is babble of other espeak voices plus pink noise and mains hum, or a real recording
+shipped with the package (:func:`real_noise_clip`). Synthetic speech is robotic: it shows that the
+pipeline works, not how good a model is on real voices.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from pathlib import Path
+
 from ..model.config import SAMPLE_RATE
-from ..signal.audio import resample
+from ..signal.audio import read_audio, resample
 from .mixing import colored_noise, hum, rms
 
 SPEECH = (
@@ -25,8 +28,20 @@ BABBLE = (
 )
 
 
+#: A real recording shipped with the package, and what it is (credited in ``clips/README.md``).
+CLIP = Path(__file__).resolve().parent / "clips" / "crowded-bar.flac"
+CLIP_NAME = "a crowded bar"
+
+
+def real_noise_clip() -> np.ndarray:
+    """The shipped real recording (:data:`CLIP`) at 16 kHz, mono."""
+    x, rate = read_audio(CLIP)
+    return resample(x.mean(axis=1), rate, SAMPLE_RATE)
+
+
 def make_example(seed: int = 0, snr_db: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
-    """(clean, noisy) speech at 16 kHz, about 12 s long, at the given SNR."""
+    """(clean, noisy) speech at 16 kHz, about 12 s long, at the given SNR, in generated babble, pink
+    noise and hum."""
     from .tts import VOICES, synthesize     # espeak-ng comes with the 'demo' extra
 
     rng = np.random.default_rng(seed)
@@ -44,8 +59,14 @@ def make_example(seed: int = 0, snr_db: float = 5.0) -> tuple[np.ndarray, np.nda
         talk = np.tile(talk, -(-n // len(talk)) + 1)
         start = int(rng.integers(0, len(talk) - n))
         babble += talk[start:start + n] / rms(talk)
-    noise = babble / rms(babble) + 0.6 * colored_noise(rng, n, 1.0) + 0.3 * hum(rng, n)
-    noise *= rms(clean[clean != 0]) * np.sqrt(np.mean(clean != 0)) * 10 ** (-snr_db / 20) / rms(noise)
+    return at_snr(clean, babble / rms(babble) + 0.6 * colored_noise(rng, n, 1.0) + 0.3 * hum(rng, n), snr_db)
+
+
+def at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """(clean, noisy): speech and noise (looped or cut to the speech's length) at ``snr_db`` (of the
+    speech where it is not silent), both at one gain that peaks the mixture at half full scale."""
+    noise = np.tile(noise, -(-len(clean) // len(noise)))[:len(clean)]
+    noise = noise * rms(clean[clean != 0]) * np.sqrt(np.mean(clean != 0)) * 10 ** (-snr_db / 20) / rms(noise)
     noisy = clean + noise
     gain = 0.5 / max(1e-9, float(np.max(np.abs(noisy))))
     return (clean * gain).astype(np.float32), (noisy * gain).astype(np.float32)
