@@ -179,3 +179,19 @@ def test_the_real_world_preset_starts_from_the_shipped_spectral_weights_and_noth
         assert torch.equal(v.cpu(), shipped[k]), k
     with pytest.raises(RtDenoiseError, match="weights do not fit the 'spectral-real' preset"):
         Trainer(_cfg(tiny_data, tmp_path / "b", init=str(tiny_model_dir / "spectral-tiny.json"), **kw))
+
+
+def test_the_waveform_losses_have_finite_gradients_on_exact_silence():
+    """Speech gated into pauses with no noise added has stretches of exact zeros, in the target and
+    in a model's output; a gradient through |STFT| there is 0/0."""
+    from rtdenoise.training.losses import envelope_loss, si_sdr_loss, stft_loss
+    torch.manual_seed(0)
+    target = torch.randn(2, 1, 8192) * 0.1
+    target[..., 2048:6144] = 0
+    for loss in (envelope_loss, stft_loss, si_sdr_loss):
+        estimate = (target * 0.9).requires_grad_()
+        loss(estimate, target).backward()
+        assert torch.isfinite(estimate.grad).all(), loss.__name__
+    silent = torch.zeros(2, 1, 8192)
+    for loss in (envelope_loss, si_sdr_loss):           # nothing to follow: zero, and no gradient to give
+        assert loss(torch.randn(2, 1, 8192), silent).item() == 0.0

@@ -29,10 +29,16 @@ def stft_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     used = [(n, h) for n, h in STFT_RESOLUTIONS if n <= est.shape[-1]]      # short windows: fewer
     for n_fft, hop in used:
         win = torch.hann_window(n_fft, device=est.device)
-        e = torch.stft(est, n_fft, hop, window=win, return_complex=True).abs().clamp_min(1e-7)
-        t = torch.stft(tgt, n_fft, hop, window=win, return_complex=True).abs().clamp_min(1e-7)
+        e, t = (_power(x, n_fft, hop, win).clamp_min(1e-14).sqrt() for x in (est, tgt))
         total = total + torch.linalg.norm(t - e) / torch.linalg.norm(t) + (t.log() - e.log()).abs().mean()
     return total / max(1, len(used))
+
+
+def _power(x: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor) -> torch.Tensor:
+    """|STFT|^2 as re^2 + im^2. Why not ``.abs()``: its gradient at an exact zero is NaN (0/0), and
+    speech with digital silence in it (pauses, with no noise added) has frames of exact zeros; one
+    such example made every weight of a run NaN."""
+    return torch.view_as_real(torch.stft(x, n_fft, hop, window=window, return_complex=True)).pow(2).sum(-1)
 
 
 def third_octave_bands(n_fft: int, rate: int, count: int = 15, low: float = 150.0) -> torch.Tensor:
@@ -59,7 +65,7 @@ def envelope_loss(estimate: torch.Tensor, target: torch.Tensor, rate: int = SAMP
     bands = third_octave_bands(n_fft, rate).to(est.device)
 
     def envelopes(x: torch.Tensor) -> torch.Tensor:
-        power = torch.stft(x, n_fft, hop, window=win, return_complex=True).abs().pow(2)   # [B, F, T]
+        power = _power(x, n_fft, hop, win)                                                  # [B, F, T]
         env = (bands @ power).clamp_min(1e-10).sqrt()                                      # [B, 15, T]
         return env - env.mean(dim=-1, keepdim=True)
 

@@ -242,8 +242,16 @@ class Trainer:
         return err.mean() + self.cfg.stream_weight * (err * self._stream_w).mean()
 
     def _step_g(self) -> None:
-        if self.cfg.grad_clip:
-            nn.utils.clip_grad_norm_(self.nets.g.parameters(), self.cfg.grad_clip)
+        """Clip and step G, unless its gradient is not finite: then the step is skipped and said.
+        Why: one such step makes every weight NaN through Adam (a spectral run on real-world crops
+        did, at step 7121 of 15000, with every loss of the batch finite), and a run must not lose
+        its hours to one batch."""
+        params = [p for p in self.nets.g.parameters() if p.grad is not None]
+        norm = nn.utils.clip_grad_norm_(params, self.cfg.grad_clip or math.inf)
+        if not torch.isfinite(norm):
+            log.warning("step %d: G's gradient is not finite; step skipped", self.step)
+            self.nets.opt_g.zero_grad(set_to_none=True)
+            return
         self.nets.opt_g.step()
 
     # -- the loop ----------------------------------------------------------------------------
