@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", metavar="FILE", help="write every example's scores as CSV")
     p.add_argument("--noisy-only", action="store_true", help="score only the noisy input (no model)")
     p.add_argument("--no-dnsmos", dest="dnsmos", action="store_false",
-                   help="leave DNSMOS out (it costs about 0.1 s per 9 s of audio and system)")
+                   help="leave DNSMOS out (a fraction of a second per 9 s window of audio, per system)")
     p.add_argument("--live", action="store_true",
                    help="also score the model as `rtdenoise live` runs it (its stream's hop --hop, look-ahead --lookahead)")
     p.add_argument("--lookahead", type=int, nargs="+", default=None,

@@ -8,14 +8,16 @@ in dB, the output's spectrum there is from the reference's, frame by frame: 0 is
 and a band dropped or left full of noise is tens of dB away), and ViSQOL v3 in audio mode
 (``visqol-python``; a full-band MOS-LQO from 1 to about 4.75), where it is installed.
 
-Two more need no clean reference's waveform, and so also judge a user's own recordings:
+Two more judge what a call's listener hears of the background:
 
 * **DNSMOS P.835** (Reddy et al. 2022, the Deep Noise Suppression Challenge's non-intrusive MOS):
   SIG (the speech), BAK (the background) and OVRL, each from 1 to 5, from the ONNX model that the
-  ``speechmos`` package ships (MIT), where it is installed.
-* **Noise left in pauses** (``pauses_db``): in the frames where the reference is silent (60 dB or
-  more below its loudest frame: the pauses between words and turns, or all of a noise-alone
-  input), how many dB below the input's noise there the output is. A model that only ever heard
+  ``speechmos`` package ships (MIT), where it is installed. It needs no reference, so it also
+  judges a user's own recordings.
+* **Noise left in pauses** (``pauses_db``; the reference only says where its pauses are): in the
+  frames where the reference is silent (60 dB or more below its loudest frame: the pauses between
+  words and turns, or all of a noise-alone input), how many dB below the input's noise there the
+  output is. A model that only ever heard
   continuous speech can score well on PESQ and still leave the noise between words; this is what
   a listener hears in a call's pauses.
 
