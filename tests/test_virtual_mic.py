@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,6 +120,7 @@ def test_other_programs_record_it_as_a_microphone(audio_server, tmp_path):
         for p in (recorder, engine):
             if p is not None and p.poll() is None:
                 p.kill()
+                p.wait(timeout=30)          # reaped: a zombie's devices would look like a running owner's
     assert_delivered(np.fromfile(raw, np.float32), x)
     assert_gone(audio_server)
 
@@ -143,6 +145,7 @@ def test_a_process_stopped_by_a_signal_removes_the_microphone(audio_server, sig)
     finally:
         if p.poll() is None:
             p.kill()
+            p.wait(timeout=30)
     if sig == signal.SIGINT:      # KeyboardInterrupt: Python re-raises SIGINT on the way out
         assert code in (-signal.SIGINT, 1, 130), p.stderr.read()
     else:                         # turned into SystemExit(128 + signal)
@@ -212,7 +215,12 @@ def test_a_microphone_left_by_a_killed_rtdenoise_is_replaced_at_the_next_start(a
         assert len(p.stdout.readline().split()) == 2, p.stderr.read()
     finally:
         p.kill()
-    p.wait(timeout=30)
+    # Not reaped yet: a zombie still has its /proc entry, PID and start time, and must not pass for
+    # a running owner (a killed child that its parent has not waited for).
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     assert "rtdenoise_mic" in names(audio_server, "sources")         # left behind
     with caplog.at_level(logging.INFO, logger="rtdenoise.live.virtual_mic"):
         with VirtualMic(env=audio_server.env, configure_sounddevice=False) as vm:
@@ -221,6 +229,7 @@ def test_a_microphone_left_by_a_killed_rtdenoise_is_replaced_at_the_next_start(a
             marks = re.findall(r"rtdenoise\.owner=([\d-]+)", modules(audio_server))
             assert marks == [owner_mark()] * 2 and len(vm.module_ids) == 2     # ours only (ids may be reused)
     assert f"left behind by rtdenoise (pid {p.pid}), which no longer runs" in caplog.text
+    p.wait(timeout=30)
     assert_gone(audio_server)
 
 

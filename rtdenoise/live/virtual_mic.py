@@ -97,13 +97,19 @@ def platform_recipe(system: str | None = None) -> str:
     return RECIPES.get(system, RECIPES["Linux"])
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the process's name (which may hold spaces), from its
+    state (field 3) on; empty where that cannot be read."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return []
+
+
 def _process_start(pid: int) -> str:
     """When process ``pid`` started (clock ticks since boot, from /proc), or "" where that cannot be read."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[19]        # field 22; the name before it may hold spaces
+    fields = _stat(pid)
+    return fields[19] if len(fields) > 19 else ""      # field 22
 
 
 def owner_mark(pid: int | None = None) -> str:
@@ -128,6 +134,8 @@ def _owner_runs(mark: str) -> bool:
         return False
     except PermissionError:
         return True                      # alive, someone else's: not ours to remove
+    if _stat(pid)[:1] == ["Z"]:          # killed, not yet reaped by its parent: it runs no more
+        return False
     return owner_mark(pid) == mark or not _process_start(pid)
 
 
