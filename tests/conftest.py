@@ -112,11 +112,16 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
             noise_rows.append({"path": rel, "source": "gen", "category": "gen", "split": split, "seconds": "2",
                                "license": "CC0"})
     for name, rows in (("speech", speech_rows), ("noise", noise_rows)):
-        with open(root / name / "index.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_index(root / name / "index.csv", rows)
     return root
+
+
+def write_index(path: Path, rows: list[dict[str, str]]) -> None:
+    """An index CSV as the shared data has them: a header from the first row's keys, then the rows."""
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
 
 
 def longest_zero_run(x: np.ndarray) -> int:

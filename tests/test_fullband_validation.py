@@ -1,10 +1,9 @@
 """Validation at full band: a 48 kHz group from valid rows only, and the metrics that see its top band."""
-import csv
-
 import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import write_index
 from rtdenoise.data.fullband import fullband_examples
 from rtdenoise.evaluation.evaluate import FULLBAND, evaluate, summarise, table, validation_examples
 from rtdenoise.evaluation.metrics import log_spectral_distance, score
@@ -37,10 +36,7 @@ def fullband_data(tmp_path_factory):
         noise.append({"path": rel, "source": "t", "category": name, "split": split, "seconds": "2", "rate": str(FS),
                       "bandwidth_hz": str(bw), "license": "x"})
     for index, rows in (("speech/index-extra.csv", speech), ("noise/index-real.csv", noise)):
-        with open(root / index, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_index(root / index, rows)
     return root
 
 

@@ -1,6 +1,5 @@
 """What a call's microphone hears: validation groups of real noise, new speakers, pauses and noise
 alone (valid rows only), the noise left in pauses, DNSMOS, and a user's own recordings."""
-import csv
 import math
 import shutil
 
@@ -8,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import SR, longest_zero_run, voiced
+from conftest import SR, longest_zero_run, voiced, write_index
 from rtdenoise.data.mixing import Mixer, rms
 from rtdenoise.data.pauses import conversation_gate, training_gate
 from rtdenoise.data.real_world import NOISE_ALONE_DBFS, REAL_GROUPS, real_world_examples, with_real_world
@@ -49,10 +48,7 @@ def real_data(tiny_data, tmp_path_factory):
         speech_rows.append({"path": rel, "split": split, "speaker": f"{split}{f0}", "gender": "F", "seconds": "2",
                             "rate": str(rate), "bandwidth_hz": "8000", "license": "x", "transcript": "x"})
     for index, rows in (("noise/index-real.csv", noise_rows), ("speech/index-extra.csv", speech_rows)):
-        with open(root / index, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_index(root / index, rows)
     return root
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..model.config import SAMPLE_RATE
 from ..signal.audio import resample
-from .fullband import RATE, Recording, real_noise, recordings, utterance
+from .fullband import RATE, Recording, fullband_speech, real_noise, recordings, utterance
 from .mixing import Mixer, rms, segment
 from .pauses import conversation_gate
 from .recordings import Corpus, default_data_dir
@@ -58,7 +58,6 @@ def with_real_world(corpus: Corpus, data_dir: Path | None = None, split: str = "
     """``corpus`` and the later index files' ``split`` rows at 16 kHz: the extra speakers and the
     full-band actors as more speech (a 16 kHz model hears all of their band), the real recordings
     as :attr:`Corpus.real_noise`. Where the data has no later index files, ``FileNotFoundError``."""
-    from .fullband import fullband_speech
     extra = extra_speakers(data_dir, split)
     full = [Recording(r.name, resample(r.audio, RATE, SAMPLE_RATE), r.group, SAMPLE_RATE / 2)
             for r in fullband_speech(data_dir, split)]
