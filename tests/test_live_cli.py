@@ -63,3 +63,14 @@ def test_without_an_audio_server_live_and_devices_say_what_to_start(cli, tmp_pat
         assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
         last = r.stderr.strip().splitlines()[-1]
         assert last.startswith("rtdenoise: error:") and ("audio server" in last or "PortAudio" in last), last
+
+
+def test_a_virtual_speaker_with_another_input_is_refused_before_the_model_loads(cli, tmp_path):
+    """With --virtual-speaker the input is the speaker: --input alone (without --virtual-mic) or
+    --in-file contradicts it, and says so before any model or device is touched."""
+    cases = {("--virtual-speaker", "-i", "mic"): "with --virtual-speaker the input is the virtual speaker: drop "
+                                                  "--input, or add --virtual-mic to clean that microphone as well",
+             ("--virtual-speaker", "--in-file", "x.wav"): "--virtual-speaker and --in-file: choose one input"}
+    for args, message in cases.items():
+        r = cli("live", *args, "-m", "no-such-model")
+        assert r.returncode == 1 and r.stderr.strip().splitlines()[-1] == f"rtdenoise: error: {message}", r.stderr

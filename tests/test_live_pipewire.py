@@ -24,19 +24,19 @@ def live(audio_server, tiny_model_dir):
     """Start `rtdenoise live ARGS` on the virtual devices; stop it with Ctrl-C (SIGINT) on exit."""
     procs = []
 
-    def start(*args, env=None):
+    def start(*args, env=None, devices=("-i", "noisy_mic", "-o", "denoised"), engines=1):
         env = {**audio_server.env, "RTDENOISE_MODELS": str(tiny_model_dir), **(env or {})}
-        p = subprocess.Popen([sys.executable, "-m", "rtdenoise", "live", "-i", "noisy_mic", "-o", "denoised",
+        p = subprocess.Popen([sys.executable, "-m", "rtdenoise", "live", *devices,
                               "--rate", "16000", "--in-channels", "1", "--out-channels", "1", "--stats-every", "0",
                               "-m", "tiny", "--hop", str(HOP), "--lookahead", str(LOOK), *args],
                              env=env, stderr=subprocess.PIPE, text=True)
         procs.append(p)
         lines = []
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:            # ready once it has said its latency
+        while time.monotonic() < deadline:            # ready once each engine has said its latency
             line = p.stderr.readline()
             lines.append(line)
-            if "Hz; latency" in line or not line:
+            if sum("Hz; latency" in x for x in lines) == engines or not line:
                 break
         assert p.poll() is None, "".join(lines) + p.stderr.read()
         p.started_log = "".join(lines)
@@ -308,7 +308,7 @@ def test_the_virtual_microphone_appears_only_once_audio_flows_through_it(audio_s
 
 
 def test_the_default_microphone_being_an_rtdenoise_microphone_is_refused_in_one_line(audio_server, tiny_model_dir):
-    from rtdenoise.live.virtual_mic import VirtualMic
+    from rtdenoise.live.virtual_devices import VirtualMic
     before = audio_server.pactl("get-default-source").strip()
     with VirtualMic("other_out", "other_mic", env=audio_server.env, configure_sounddevice=False):
         audio_server.pactl("set-default-source", "other_mic")
@@ -323,3 +323,81 @@ def test_the_default_microphone_being_an_rtdenoise_microphone_is_refused_in_one_
     assert r.stderr.strip().splitlines()[-1] == ("rtdenoise: error: the system's default microphone is 'other_mic', "
                                                  "an rtdenoise virtual microphone: name the real microphone with --input")
     assert "rtdenoise_mic" not in audio_server.pactl("list", "short", "sources")
+
+
+def alsa_names(tmp_path, playback=(), capture=()):
+    """The prelude that gives the harness's player and recorder ALSA names for nodes rtdenoise made
+    (through PipeWire's plugin), as a call app reaches the speaker or microphone it was given."""
+    conf = tmp_path / "names.conf"
+    pcm = lambda name, way: (f'pcm.{name} {{ type asym; {way}.pcm {{ type pipewire; {way}_node "{name}"; '
+                             'channels 1 } }\n')
+    conf.write_text("".join([pcm(n, "playback") for n in playback] + [pcm(n, "capture") for n in capture]))
+    return f"import os; os.environ['ALSA_CONFIG_PATH'] += ':{conf}'"
+
+
+def test_live_virtual_speaker_carries_what_programs_play_into_it_to_the_output_and_goes_away_on_exit(
+        audio_server, live, tmp_path):
+    """`rtdenoise live --virtual-speaker -o denoised`: what a program plays into the virtual speaker
+    comes out on the real output (here `denoised`, heard on clean_mic), bypassed bit for bit; the
+    speaker is marked as rtdenoise's while it runs, and Ctrl-C removes it."""
+    x = (0.3 * np.random.default_rng(5).standard_normal(16000)).astype(np.float32)
+    p = live("--virtual-speaker", "--bypass", devices=("-o", "denoised"))
+    assert "rtdenoise_speaker_monitor -> denoised at 16000 Hz" in p.started_log, p.started_log
+    modules = audio_server.pactl("list", "short", "modules")
+    assert re.search(r"sink_name=rtdenoise_speaker .*rtdenoise\.owner=%d-" % p.pid, modules), modules
+    y = audio_server.play_and_record(x, "clean_mic", seconds=3.0, play="rtdenoise_speaker",
+                                     prelude=alsa_names(tmp_path, playback=["rtdenoise_speaker"]))
+    log = stop(p)
+    try:
+        assert_delivered(y, x, atol=0.0)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nengine log:\n{log}") from None
+    assert "rtdenoise_speaker" not in audio_server.pactl("list", "short", "sinks")
+
+
+def test_a_virtual_microphone_and_a_virtual_speaker_run_together_each_in_its_own_direction(audio_server, live, tmp_path):
+    """`--virtual-mic --virtual-speaker`: two engines in one process. The microphone (noisy_mic)
+    reaches the virtual microphone, and what is played into the virtual speaker reaches the output
+    (denoised, heard on clean_mic), each bit for bit when bypassed, neither into the other."""
+    rng = np.random.default_rng(6)
+    mine, theirs = (0.3 * rng.standard_normal((2, 16000))).astype(np.float32)
+    p = live("--virtual-mic", "--virtual-speaker", "--bypass", engines=2)
+    log = p.started_log
+    assert "noisy_mic -> rtdenoise_out" in log and "rtdenoise_speaker_monitor -> denoised" in log, log
+    heard_mine = audio_server.play_and_record(mine, "rtdenoise_mic", seconds=3.0,
+                                              prelude=alsa_names(tmp_path, capture=["rtdenoise_mic"]))
+    heard_theirs = audio_server.play_and_record(theirs, "clean_mic", seconds=3.0, play="rtdenoise_speaker",
+                                                prelude=alsa_names(tmp_path, playback=["rtdenoise_speaker"]))
+    log = stop(p)
+    for heard, sent in ((heard_mine, mine), (heard_theirs, theirs)):
+        try:
+            assert_delivered(heard, sent, atol=0.0)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nengine log:\n{log}") from None
+    assert "rtdenoise_speaker" not in audio_server.pactl("list", "short", "sinks")
+    assert "rtdenoise_mic" not in audio_server.pactl("list", "short", "sources")
+
+
+def test_playing_the_virtual_speaker_into_itself_is_refused_in_one_line(audio_server, tiny_model_dir):
+    """The output may not be the virtual speaker (by name, or as the system's default output when
+    that is an rtdenoise device): what it plays would come back into it."""
+    from rtdenoise.live.virtual_devices import VirtualSpeaker
+    run = lambda *args: subprocess.run([sys.executable, "-m", "rtdenoise", "live", "--virtual-speaker", "-m", "tiny",
+                                        "--rate", "16000", "--hop", str(HOP), "--lookahead", str(LOOK), *args],
+                                       env={**audio_server.env, "RTDENOISE_MODELS": str(tiny_model_dir)},
+                                       capture_output=True, text=True, timeout=120)
+    r = run("-o", "rtdenoise_speaker")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == ("rtdenoise: error: the output 'rtdenoise_speaker' is rtdenoise's own "
+                                                 "virtual speaker: name the real speakers with --output")
+    before = audio_server.pactl("get-default-sink").strip()
+    with VirtualSpeaker("other_speaker", env=audio_server.env, configure_sounddevice=False):
+        audio_server.pactl("set-default-sink", "other_speaker")
+        try:
+            r = run()
+        finally:
+            audio_server.pactl("set-default-sink", before)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == ("rtdenoise: error: the system's default output is 'other_speaker', "
+                                                 "an rtdenoise virtual device: name the real speakers with --output")
+    assert "rtdenoise_speaker" not in audio_server.pactl("list", "short", "sinks")

@@ -18,6 +18,7 @@ from .device_session import DeviceSession
 from .devices import STREAM_STOPPED, DeviceError
 from .engine import LiveConfig, LiveEngine
 from .file_clock import play_file
+from .virtual_devices import VirtualMic, VirtualSpeaker
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                     help="send the clean audio to a new virtual microphone (PipeWire/PulseAudio), removed on exit")
     io.add_argument("--virtual-mic-name", metavar="NAME",
                     help="with --virtual-mic: the microphone's node name (default rtdenoise_mic; its sink is NAME_out)")
+    io.add_argument("--virtual-speaker", action="store_true",
+                    help="make a virtual speaker (PipeWire/PulseAudio) that programs play into; what they play comes "
+                         "out denoised on --output (the other side of a call). With --virtual-mic, both at once")
+    io.add_argument("--virtual-speaker-name", metavar="NAME",
+                    help="with --virtual-speaker: the speaker's node name (default rtdenoise_speaker)")
     io.add_argument("--in-file", metavar="FILE", help="read this file instead of a device (as if it were a microphone)")
     io.add_argument("--out-file", metavar="FILE", help="with --in-file: write the output here, aligned to the input")
     io.add_argument("--force", action="store_true", help="with --out-file: replace an existing file")
@@ -57,11 +63,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_flags(p, hops=("stream",), threads=True)
 
 
-def _engine(args: argparse.Namespace, rate: int, cin: int, cout: int, noise: bool = False) -> LiveEngine:
+def _engine(args: argparse.Namespace, rate: int, cin: int, cout: int, noise: bool = False,
+            record: bool = True) -> LiveEngine:
     engine = build_engine(rate, cin, cout, model=args.model, backend=args.backend, device=args.device,
                           precision=args.precision, threads=args.threads, hop=args.hop, lookahead=args.lookahead,
                           safety_ms=args.safety_ms, block_ms=args.block_ms, realtime_priority=args.realtime_priority,
-                          record=Path(args.record) if args.record else None, noise_output=noise)
+                          record=Path(args.record) if args.record and record else None, noise_output=noise)
     engine.set_bypass(args.bypass)
     engine.set_strength(effective_strength(args.strength, args.atten_limit))
     return engine
@@ -100,29 +107,64 @@ def _run_files(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_directions(args: argparse.Namespace) -> None:
+    """Refuse, before any model loads, options that contradict what --virtual-speaker makes the input."""
+    if not args.virtual_speaker:
+        return
+    if args.in_file:
+        raise RtDenoiseError("--virtual-speaker and --in-file: choose one input")
+    if args.input is not None and not args.virtual_mic:
+        raise RtDenoiseError("with --virtual-speaker the input is the virtual speaker: drop --input, or add "
+                             "--virtual-mic to clean that microphone as well")
+
+
+def _sessions(args: argparse.Namespace, stack: contextlib.ExitStack) -> list[DeviceSession]:
+    """The device sessions the options ask for: the microphone's, the virtual speaker's, or both, each
+    an engine of its own. Both at once: the two virtual devices are made first, since making one
+    re-initialises PortAudio, which would break a stream the other session had opened."""
+    mic: bool | VirtualMic = args.virtual_mic
+    speaker: bool | VirtualSpeaker = args.virtual_speaker
+    if args.virtual_mic and args.virtual_speaker:
+        mic = stack.enter_context(VirtualMic.named(args.virtual_mic_name, deferred=True))
+        speaker = stack.enter_context(VirtualSpeaker.named(args.virtual_speaker_name))
+    common = dict(rate=args.rate, in_channels=args.in_channels, out_channels=args.out_channels,
+                  device_latency=args.device_latency)
+    sessions = []
+    if not args.virtual_speaker or args.virtual_mic:
+        sessions.append(DeviceSession(lambda rate, cin, cout, noise: _engine(args, rate, cin, cout, noise=noise),
+                                      args.input, None if args.virtual_speaker else args.output,
+                                      noise_device=args.noise_device, virtual_mic=mic,
+                                      virtual_mic_name=args.virtual_mic_name, **common))
+    if args.virtual_speaker:
+        sessions.append(DeviceSession(lambda rate, cin, cout, noise: _engine(args, rate, cin, cout, record=not mic),
+                                      None, args.output, virtual_speaker=speaker,
+                                      virtual_speaker_name=args.virtual_speaker_name, **common))
+    return [stack.enter_context(session) for session in sessions]
+
+
 def main(args: argparse.Namespace) -> int:
     effective_strength(args.strength, args.atten_limit)    # checked before any model loads
+    _check_directions(args)
     if args.in_file:
         return _run_files(args)
-    lost = False
-    with DeviceSession(lambda rate, cin, cout, noise: _engine(args, rate, cin, cout, noise=noise),
-                       args.input, args.output, noise_device=args.noise_device, rate=args.rate,
-                       in_channels=args.in_channels, out_channels=args.out_channels, virtual_mic=args.virtual_mic,
-                       device_latency=args.device_latency, virtual_mic_name=args.virtual_mic_name) as session:
-        engine = session.engine
-        assert engine is not None
+    lost: list[DeviceSession] = []
+    with contextlib.ExitStack() as stack:
+        sessions = _sessions(args, stack)
         last = time.monotonic()
         try:
-            while session.active:
+            while all(session.active for session in sessions):
                 time.sleep(0.1)
                 if args.stats_every and time.monotonic() - last >= args.stats_every:
                     last = time.monotonic()
-                    log.info("%s", engine.stats().summary())
-            lost = engine.error is None
+                    for session in sessions:
+                        assert session.engine is not None
+                        log.info("%s", session.engine.stats().summary())
+            lost = [session for session in sessions if not session.active
+                    and session.engine is not None and session.engine.error is None]
         except KeyboardInterrupt:
             log.info("stopping")
     if lost:
         error = DeviceError(STREAM_STOPPED)
-        error.exit_at_once = session.abandoned        # PortAudio's own exit would wait on them for good
+        error.exit_at_once = any(session.abandoned for session in lost)   # PortAudio's own exit would wait on them for good
         raise error
     return 0

@@ -6,11 +6,14 @@ import contextlib
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import RtDenoiseError
 from . import devices, pactl
 from .engine import LiveEngine
+
+if TYPE_CHECKING:
+    from .virtual_devices import VirtualMic, VirtualSpeaker
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +48,28 @@ class DeviceSession:
             (no noise output when ``noise_device`` is None).
         rate: device rate; None takes the input device's own.
         in_channels, out_channels: None opens up to 2.
-        virtual_mic: play the output into a new virtual microphone instead of ``output``.
+        virtual_mic: play the output into a new virtual microphone instead of ``output`` (True), or
+            into this one (a deferred :class:`~.virtual_devices.VirtualMic` its caller opened and
+            closes: two sessions in one process must make their devices before either opens a
+            stream, since making one re-initialises PortAudio).
+        virtual_speaker: denoise what programs play into a new virtual speaker instead of ``input``
+            (True), or into this one (a :class:`~.virtual_devices.VirtualSpeaker`, as above).
         device_latency: PortAudio's latency setting, seconds or 'low'/'high'.
     """
 
     def __init__(self, make_engine: Callable[[int, int, int, bool], LiveEngine], input: str | int | None = None,
                  output: str | int | None = None, *, noise_device: str | int | None = None, rate: int | None = None,
-                 in_channels: int | None = None, out_channels: int | None = None, virtual_mic: bool = False,
+                 in_channels: int | None = None, out_channels: int | None = None, virtual_mic: bool | VirtualMic = False,
                  device_latency: str | float = 0.02, virtual_mic_name: str | None = None,
+                 virtual_speaker: bool | VirtualSpeaker = False, virtual_speaker_name: str | None = None,
                  before_start: Callable[[LiveEngine], None] | None = None) -> None:
         self._make_engine = make_engine
         self.input, self.output, self.noise_device = input, output, noise_device
         self.rate, self.in_channels, self.out_channels = rate, in_channels, out_channels
         self.virtual_mic = virtual_mic
         self.virtual_mic_name = virtual_mic_name
+        self.virtual_speaker = virtual_speaker
+        self.virtual_speaker_name = virtual_speaker_name
         self.device_latency = device_latency
         self._before_start = before_start
         self.engine: LiveEngine | None = None
@@ -66,6 +77,7 @@ class DeviceSession:
         self.noise_stream: Any = None
         self.source_name: str | None = None     # the virtual microphone's name, while open
         self._mic: Any = None                   # the VirtualMic, while open
+        self.speaker: VirtualSpeaker | None = None   # the VirtualSpeaker, while open
         self._stack = contextlib.ExitStack()
         self._stderr: devices.filtered_stderr | None = None
         self._started = False
@@ -105,17 +117,21 @@ class DeviceSession:
     def _open(self) -> None:
         self._stderr = self._stack.enter_context(devices.filtered_stderr())   # first in, so out last: PortAudio's prints
         sd = devices.sounddevice()
-        out_spec: str | int | None = self.output
+        in_spec, out_spec = self.input, self.output
         if self.virtual_mic:
-            from .virtual_mic import VirtualMic     # PipeWire/PulseAudio only: imported when asked for
-            name = self.virtual_mic_name
+            from .virtual_devices import VirtualMic     # PipeWire/PulseAudio only: imported when asked for
             # Deferred: the microphone appears once audio flows into its sink (see _await_audio).
-            self._mic = self._stack.enter_context(
-                VirtualMic(f"{name}_out", name, source_description=f"rtdenoise clean microphone ({name})", deferred=True)
-                if name else VirtualMic(deferred=True))
+            self._mic = self.virtual_mic if isinstance(self.virtual_mic, VirtualMic) else self._stack.enter_context(
+                VirtualMic.named(self.virtual_mic_name, deferred=True))
             out_spec = self._mic.output_device
-        dev_in, dev_out = devices.find(self.input, "input"), devices.find(out_spec, "output")
+        if self.virtual_speaker:
+            from .virtual_devices import VirtualSpeaker
+            self.speaker = (self.virtual_speaker if isinstance(self.virtual_speaker, VirtualSpeaker) else
+                            self._stack.enter_context(VirtualSpeaker.named(self.virtual_speaker_name)))
+            in_spec = self.speaker.capture_device
+        dev_in, dev_out = devices.find(in_spec, "input"), devices.find(out_spec, "output")
         self._refuse_own_microphone(dev_in.name)
+        self._refuse_own_speaker(dev_out.name)
         cin = self.in_channels or min(dev_in.max_input, 2)
         cout = self.out_channels or min(dev_out.max_output, 2)
         rate = self.rate or self._native_rate(dev_in, dev_out, cin, cout)
@@ -131,8 +147,9 @@ class DeviceSession:
         except ValueError:
             pass
         try:
-            self.stream = sd.Stream(device=(dev_in.index, dev_out.index), samplerate=rate, blocksize=engine.block,
-                                    channels=(cin, cout), dtype="float32", latency=latency, callback=engine.callback)
+            with self.speaker.capturing() if self.speaker else contextlib.nullcontext():
+                self.stream = sd.Stream(device=(dev_in.index, dev_out.index), samplerate=rate, blocksize=engine.block,
+                                        channels=(cin, cout), dtype="float32", latency=latency, callback=engine.callback)
             self.noise_stream = (sd.OutputStream(device=noise_dev.index, samplerate=rate, blocksize=engine.block,
                                                  channels=1, dtype="float32", latency=latency,
                                                  callback=lambda out, frames, t, status: engine.noise_playback(out))
@@ -153,6 +170,9 @@ class DeviceSession:
             self._mic.publish()
             self.source_name = self._mic.source_name
             log.info("virtual microphone %r is ready: pick it as the microphone in your call or recorder", self.source_name)
+        if self.speaker is not None:
+            log.info("virtual speaker %r is ready: pick it as the speaker in your call or player; what it plays "
+                     "comes out denoised on %s", self.speaker.sink_name, dev_out.name)
         # The devices' share as PortAudio reports it: their measured delay is still settling here
         # (the statistics lines give the measured total).
         log.info("%s -> %s at %d Hz; latency %.0f ms (algorithmic %.0f + safety %.0f + devices %.0f); "
@@ -182,16 +202,31 @@ class DeviceSession:
     def _refuse_own_microphone(self, name: str) -> None:
         """Never capture rtdenoise's own output: its virtual microphone or sink by name, or the
         system's default microphone when that is an rtdenoise virtual microphone (a feedback loop)."""
-        from .virtual_mic import default_source, owned_sources
+        from .virtual_devices import default_source, owned_sources
         mic = self._mic
         if mic is not None and name in (mic.source_name, mic.sink_name):
             raise devices.DeviceError(f"the input {name!r} is rtdenoise's own virtual microphone: name the real "
                                       "microphone with --input")
-        if self.input is None:
+        if self.input is None and self.speaker is None:
             default = default_source()
             if default is not None and default in owned_sources():
                 raise devices.DeviceError(f"the system's default microphone is {default!r}, an rtdenoise virtual "
                                           "microphone: name the real microphone with --input")
+
+    def _refuse_own_speaker(self, name: str) -> None:
+        """Never play into rtdenoise's own virtual speaker: by name, or as the system's default output
+        when that is one (what a virtual speaker plays would come back into it)."""
+        if self.speaker is None:
+            return
+        from .virtual_devices import default_sink, owned_sinks
+        if name in (self.speaker.play_device, self.speaker.capture_device):
+            raise devices.DeviceError(f"the output {name!r} is rtdenoise's own virtual speaker: name the real "
+                                      "speakers with --output")
+        if self.output is None:
+            default = default_sink()
+            if default is not None and default in owned_sinks():
+                raise devices.DeviceError(f"the system's default output is {default!r}, an rtdenoise virtual "
+                                          "device: name the real speakers with --output")
 
     @staticmethod
     def _native_rate(dev_in: Any, dev_out: Any, cin: int, cout: int) -> int:
@@ -222,7 +257,7 @@ class DeviceSession:
                     log.info("%s", engine.stats().summary())
             finally:
                 self._stack.close()
-                self.source_name = self._mic = None
+                self.source_name = self._mic = self.speaker = None
 
     def _close_streams(self, streams: list[Any]) -> None:
         """Stop and close the PortAudio streams. A stalled stream, or one that ended by itself (its

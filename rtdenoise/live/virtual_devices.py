@@ -1,4 +1,5 @@
-"""A virtual microphone for ``rtdenoise live --virtual-mic``: other programs pick it as their microphone.
+"""Virtual audio devices for ``rtdenoise live``: a microphone other programs pick (``--virtual-mic``) and
+a speaker they play into (``--virtual-speaker``), each made by the audio server while rtdenoise runs.
 
 On Linux with PipeWire (through pipewire-pulse) or PulseAudio, :class:`VirtualMic` asks the server via
 ``pactl`` for two modules:
@@ -8,6 +9,11 @@ On Linux with PipeWire (through pipewire-pulse) or PulseAudio, :class:`VirtualMi
 * a ``module-remap-source`` on that sink's monitor (default ``rtdenoise_mic``, "rtdenoise clean
   microphone"): many programs (browsers, call apps) hide monitor sources, but list a remapped source
   as an ordinary microphone.
+
+:class:`VirtualSpeaker` asks for one: a null sink (default ``rtdenoise_speaker``, "rtdenoise speaker
+(denoised)") that a call app plays into; the live engine captures what it plays (the sink's monitor)
+and plays it, denoised, on the real output. What the two share (owner marks, cleanup, the ALSA names)
+is :class:`VirtualDevice`'s.
 
 Both are removed when the context ends, however it ends: normally, by an exception, by Ctrl-C
 (KeyboardInterrupt), by SIGTERM or SIGHUP (turned into ``SystemExit`` so the caller's ``finally``
@@ -44,6 +50,7 @@ Windows (VB-CABLE)
 """
 from __future__ import annotations
 
+import contextlib
 import atexit
 import ctypes
 import ctypes.util
@@ -55,7 +62,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Callable
@@ -139,20 +146,41 @@ def _owner_runs(mark: str) -> bool:
     return owner_mark(pid) == mark or not _process_start(pid)
 
 
-def owned_sources(env: Mapping[str, str] | None = None) -> set[str]:
-    """Names of the sources rtdenoise's virtual microphones (of any run) make, by their mark."""
+def _owned(arg: str, env: Mapping[str, str] | None) -> set[str]:
+    """The values of module argument ``arg`` (``sink_name``, ``source_name``) in the modules that
+    carry rtdenoise's mark (of any run)."""
     try:
         rows = [line.split("\t") for line in pactl.run("list", "short", "modules", env=env).splitlines()]
     except pactl.PactlError:
         return set()
-    return {arg.split("=", 1)[1] for row in rows if len(row) > 2 and _owner(row[2])
-            for arg in row[2].split() if arg.startswith("source_name=")}
+    return {a.split("=", 1)[1] for row in rows if len(row) > 2 and _owner(row[2])
+            for a in row[2].split() if a.startswith(arg + "=")}
+
+
+def owned_sources(env: Mapping[str, str] | None = None) -> set[str]:
+    """Names of the sources rtdenoise's virtual microphones (of any run) make, by their mark."""
+    return _owned("source_name", env)
+
+
+def owned_sinks(env: Mapping[str, str] | None = None) -> set[str]:
+    """Names of the sinks rtdenoise's virtual devices (of any run) make, by their mark: a virtual
+    speaker, and the sink a virtual microphone is fed through."""
+    return _owned("sink_name", env)
 
 
 def default_source(env: Mapping[str, str] | None = None) -> str | None:
     """The server's default source (microphone), or None where no server answers."""
+    return _default("Source", env)
+
+
+def default_sink(env: Mapping[str, str] | None = None) -> str | None:
+    """The server's default sink (speakers), or None where no server answers."""
+    return _default("Sink", env)
+
+
+def _default(kind: str, env: Mapping[str, str] | None) -> str | None:
     try:
-        return pactl.info(env=env).get("Default Source") or None
+        return pactl.info(env=env).get(f"Default {kind}") or None
     except pactl.PactlError:
         return None
 
@@ -194,84 +222,82 @@ def _alsa_plugin_exists(kind: str) -> bool:
     return any((f / name).exists() for f in folders)
 
 
-class VirtualMic:
-    """A null sink plus a remapped source on its monitor, present while the context is open.
-
-    ``with VirtualMic() as vm:`` then play into ``vm.output_device`` (a sounddevice device name); other
-    programs record what was played from the microphone ``vm.source_name`` ("rtdenoise clean
-    microphone"). See the module docstring for why it is built this way.
-
-    Args:
-        sink_name, source_name: PulseAudio/PipeWire node names (also the ALSA PCM names).
-        sink_description, source_description: what desktop and call apps show.
-        rate: the sink's and source's sample rate; None takes the server's default, so the graph does
-            not resample (a null sink left without a rate runs at 48 kHz even on a 16 kHz graph).
-        channels: 1 (voice) or 2; the server refuses other values it cannot do.
-        env: environment for ``pactl`` (default: this process's); for talking to another server.
-        configure_sounddevice: put the ALSA config into this process's ``ALSA_CONFIG_PATH``, re-initialise
-            sounddevice and check it lists :attr:`output_device`. Without it, nothing in this process
-            changes: hand :attr:`env_vars` to a subprocess that imports sounddevice.
-        timeout: seconds to wait for the server (each ``pactl`` call, and the new nodes to appear).
-        deferred: open only the sink; the microphone appears at :meth:`publish`, once audio flows
-            into the sink. A program that picks the microphone the moment it appears then never
-            records the silence of a sink nobody plays into yet (a model still loading).
+class VirtualDevice:
+    """What a virtual device of either kind does while its context is open: the server's modules
+    made and marked with this process (:data:`OWNER_PROPERTY`), names left by a killed rtdenoise
+    reclaimed, ALSA names for PortAudio written, and everything removed however the process stops
+    (see the module docstring). :class:`VirtualMic` and :class:`VirtualSpeaker` say which nodes and
+    which ALSA names; the rest is decided here once.
 
     Raises:
         RtDenoiseError: no pactl, no server, a name already taken, a module refused, or sounddevice
             not seeing the new device; the message says what to do.
     """
 
-    def __init__(self, sink_name: str = "rtdenoise_out", source_name: str = "rtdenoise_mic", *,
-                 sink_description: str = "rtdenoise output",
-                 source_description: str = "rtdenoise clean microphone",
-                 rate: int | None = None, channels: int = 1, env: Mapping[str, str] | None = None,
-                 configure_sounddevice: bool = True, timeout: float = 5.0, deferred: bool = False) -> None:
-        for name in (sink_name, source_name):
-            if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
-                raise ValueError(f"{name!r}: node names may hold letters, digits, '_', '.', '-' only")
-        for text in (sink_description, source_description):
-            if '"' in text or "'" in text:
-                raise ValueError(f"{text!r}: descriptions may not hold quotes")
+    what = "virtual device"                  # for messages
+    name_flag = "--virtual-mic-name"         # the option that chooses another name
+
+    def __init__(self, sink_name: str, sink_description: str, *, rate: int | None = None, channels: int = 1,
+                 env: Mapping[str, str] | None = None, configure_sounddevice: bool = True,
+                 timeout: float = 5.0) -> None:
+        self._check_name(sink_name)
+        self._check_description(sink_description)
         self.sink_name = sink_name
-        self.source_name = source_name
         self.sink_description = sink_description
-        self.source_description = source_description
         self.rate = rate
         self.channels = int(channels)
         self.timeout = timeout
         self.configure_sounddevice = configure_sounddevice
-        self.deferred = deferred
         self.server = ""                       # e.g. "PulseAudio (on PipeWire 0.3.65)", once open
-        self.alsa_config: Path | None = None   # the ALSA config file naming the two PCMs, while open
+        self.alsa_config: Path | None = None   # the ALSA config file naming the PCMs, while open
         self.env_vars: dict[str, str] = {}     # what a sounddevice process needs, while open
         self._env = None if env is None else {**env}
         self._module_ids: list[int] = []
-        self._source_args: tuple[str, ...] = ()    # the microphone's module arguments, until it is loaded
-        self._saved_alsa_path: str | None = None
-        self._alsa_path_set = False
+        self._saved_env: dict[str, str | None] = {}   # this process's variables before env_vars were set
         self._previous_handlers: dict[int, _SignalHandler] = {}
         self._lock = threading.RLock()
         self._open = False
 
+    @staticmethod
+    def _check_name(name: str) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+            raise ValueError(f"{name!r}: node names may hold letters, digits, '_', '.', '-' only")
+
+    @staticmethod
+    def _check_description(text: str) -> None:
+        if '"' in text or "'" in text:
+            raise ValueError(f"{text!r}: descriptions may not hold quotes")
+
+    # --- what a kind of device decides ---------------------------------------------------------------
+
+    def _names(self) -> list[tuple[str, str]]:
+        """The (``pactl list short`` kind, node name) pairs this device makes."""
+        return [("sinks", self.sink_name)]
+
+    def _load_nodes(self, fmt: list[str], mark: str) -> None:
+        """Load this device's modules (the sink first)."""
+        self._load("module-null-sink", f"sink_name={self.sink_name}", *fmt,
+                   f"sink_properties='device.description=\"{self.sink_description}\" {mark}'")
+        self._wait_listed("sinks", self.sink_name)
+
+    def _pcms(self, plugin: str) -> list[tuple[str, str, str, str]]:
+        """The ALSA PCMs to name: (name, ``playback`` or ``capture``, the plugin's PCM, description)."""
+        raise NotImplementedError
+
+    @property
+    def _listed_device(self) -> tuple[str, str]:
+        """(sounddevice kind, name) of the device this process must see once configured."""
+        raise NotImplementedError
+
     # --- public API -------------------------------------------------------------------------------
 
     @property
-    def output_device(self) -> str:
-        """sounddevice output device (an ALSA PCM name) that plays into the virtual microphone."""
-        return self.sink_name
-
-    @property
-    def mic_device(self) -> str:
-        """sounddevice input device (an ALSA PCM name) that records the virtual microphone, as other programs hear it."""
-        return self.source_name
-
-    @property
     def module_ids(self) -> tuple[int, ...]:
-        """Server module indices loaded and not yet unloaded: (null sink, remap source)."""
+        """Server module indices loaded and not yet unloaded, in load order."""
         return tuple(self._module_ids)
 
-    def open(self) -> VirtualMic:
-        """Create the sink and the microphone; on any failure (Ctrl-C included) remove what was made and re-raise."""
+    def open(self) -> VirtualDevice:
+        """Create the nodes; on any failure (Ctrl-C included) remove what was made and re-raise."""
         with self._lock:
             if self._open:
                 return self
@@ -284,7 +310,7 @@ class VirtualMic:
         return self
 
     def close(self) -> None:
-        """Unload the modules (microphone first), restore ALSA_CONFIG_PATH and the signal handlers.
+        """Unload the modules (last loaded first), restore the environment and the signal handlers.
 
         Safe to call again, from a signal handler, or at exit: it never raises, it logs what it could not undo.
         """
@@ -296,18 +322,18 @@ class VirtualMic:
                 try:
                     self._pactl("unload-module", str(module))
                 except (RtDenoiseError, OSError) as e:
-                    log.warning("could not remove virtual microphone module %d (%s): remove it with "
-                                "`pactl unload-module %d`", module, e, module)
+                    log.warning("could not remove %s module %d (%s): remove it with "
+                                "`pactl unload-module %d`", self.what, module, e, module)
                 else:
                     log.debug("unloaded module %d", module)
                 if module in self._module_ids:
                     self._module_ids.remove(module)
-            if self._alsa_path_set:
-                if self._saved_alsa_path is None:
-                    os.environ.pop("ALSA_CONFIG_PATH", None)
+            for key, value in self._saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
                 else:
-                    os.environ["ALSA_CONFIG_PATH"] = self._saved_alsa_path
-                self._alsa_path_set = False
+                    os.environ[key] = value
+            self._saved_env = {}
             if self.alsa_config is not None:
                 self.alsa_config.unlink(missing_ok=True)
                 self.alsa_config = None
@@ -317,7 +343,7 @@ class VirtualMic:
                 atexit.unregister(self.close)
                 self._open = False
 
-    def __enter__(self) -> VirtualMic:
+    def __enter__(self):
         return self.open()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -325,48 +351,27 @@ class VirtualMic:
         self.close()
 
     def __repr__(self) -> str:
-        return (f"VirtualMic(sink={self.sink_name!r}, source={self.source_name!r}, modules={self.module_ids}, "
-                f"open={self._open})")
+        names = ", ".join(f"{what[:-1]}={name!r}" for what, name in self._names())
+        return f"{type(self).__name__}({names}, modules={self.module_ids}, open={self._open})"
 
     # --- steps ------------------------------------------------------------------------------------
 
     def _open_unlocked(self) -> None:
         if sys.platform in ("darwin", "win32"):
-            raise RtDenoiseError("a virtual microphone needs PipeWire or PulseAudio (Linux). " + platform_recipe())
+            raise RtDenoiseError(f"a {self.what} needs PipeWire or PulseAudio (Linux). " + platform_recipe())
         info = self._server_info()
         self.server = info.get("Server Name", "")
         rate = self.rate or pactl.spec_rate(info.get("Default Sample Specification", "")) or 48000
         plugin = self._choose_alsa_plugin()
         self._claim_names()
-        # Registered before loading anything, so an exit between the two loads still unloads the first.
+        # Registered before loading anything, so an exit between two loads still unloads the first.
         atexit.register(self.close)
         self._install_signal_handlers()
         fmt = f"rate={rate} channels={self.channels}" + (" channel_map=mono" if self.channels == 1 else "")
-        mark = f"{OWNER_PROPERTY}={owner_mark()}"
-        self._load("module-null-sink", f"sink_name={self.sink_name}", *fmt.split(),
-                   f"sink_properties='device.description=\"{self.sink_description}\" {mark}'")
-        self._wait_listed("sinks", self.sink_name)
-        self._source_args = (f"source_name={self.source_name}", f"master={self.sink_name}.monitor", *fmt.split(),
-                             f"source_properties='device.description=\"{self.source_description}\" "
-                             f"device.icon_name=audio-input-microphone {mark}'")
-        if not self.deferred:
-            self._load_source()
+        self._load_nodes(fmt.split(), f"{OWNER_PROPERTY}={owner_mark()}")
         self._write_alsa_config(plugin)
         if self.configure_sounddevice:
             self._configure_sounddevice(plugin)
-
-    def publish(self) -> None:
-        """Create the microphone of a ``deferred`` VirtualMic (nothing if it exists already)."""
-        with self._lock:
-            if self._open and self._source_args:
-                self._load_source()
-
-    def _load_source(self) -> None:
-        args, self._source_args = self._source_args, ()
-        self._load("module-remap-source", *args)
-        self._wait_listed("sources", self.source_name)
-        log.info("virtual microphone %r (%s) on %s; play into %r", self.source_name, self.source_description,
-                 self.server or "the audio server", self.output_device)
 
     def _pactl(self, *args: str) -> str:
         """pactl's stdout (C locale, see :mod:`.pactl`), or a one-line error: :class:`PactlFailed` when it
@@ -404,7 +409,7 @@ class VirtualMic:
         taken = self._taken()
         if not taken:
             return
-        ours = {f"sink_name={self.sink_name}", f"source_name={self.source_name}", f"master={self.sink_name}.monitor"}
+        ours = {f"{what[:-1]}_name={name}" for what, name in self._names()} | {f"master={self.sink_name}.monitor"}
         owners = [(row[0], _owner(row[2])) for row in self._list_short("modules")
                   if len(row) > 2 and ours & set(row[2].split())]
         pid = lambda mark: mark.split("-")[0]
@@ -412,21 +417,21 @@ class VirtualMic:
         if owners and not alive and all(mark is not None for _, mark in owners):
             for module, _ in owners:
                 self._pactl("unload-module", module)
-            log.info("removed the virtual microphone %r left behind by rtdenoise (pid %s), which no longer runs",
-                     self.source_name, ", ".join(sorted({pid(mark) for _, mark in owners if mark})))
+            log.info("removed the %s %r left behind by rtdenoise (pid %s), which no longer runs", self.what,
+                     self._names()[-1][1], ", ".join(sorted({pid(mark) for _, mark in owners if mark})))
             taken = self._taken()
             if not taken:
                 return
         if alive:
             raise RtDenoiseError(f"an audio device named {taken[0]!r} already exists: rtdenoise (pid "
                                  f"{', '.join(alive)}) is running with it; stop that one, or choose "
-                                 "another name with --virtual-mic-name")
+                                 f"another name with {self.name_flag}")
         fix = ("remove it with `" + "; ".join(f"pactl unload-module {m}" for m, _ in owners) + "`") if owners else "remove it"
         raise RtDenoiseError(f"an audio device named {taken[0]!r} already exists and is not rtdenoise's: {fix}, "
-                             "or choose another name with --virtual-mic-name")
+                             f"or choose another name with {self.name_flag}")
 
     def _taken(self) -> list[str]:
-        return [name for what, name in (("sinks", self.sink_name), ("sources", self.source_name))
+        return [name for what, name in self._names()
                 if any(len(row) > 1 and row[1] == name for row in self._list_short(what))]
 
     def _load(self, module: str, *args: str) -> None:
@@ -459,20 +464,13 @@ class VirtualMic:
             time.sleep(0.05)
 
     def _write_alsa_config(self, plugin: str) -> None:
-        """Name one playback-only and one capture-only PCM (``asym``), so PortAudio lists the sink as an
-        output only and the microphone as an input only, and never picks them as a default."""
-        if plugin == "pipewire":
-            out_pcm = f'type pipewire; playback_node "{self.sink_name}"; channels {self.channels}'
-            mic_pcm = f'type pipewire; capture_node "{self.source_name}"; channels {self.channels}'
-        else:
-            out_pcm = f'type pulse; device "{self.sink_name}"'
-            mic_pcm = f'type pulse; device "{self.source_name}"'
-        text = (f"# written by rtdenoise.virtual_mic for process {os.getpid()}; removed when it stops\n"
-                f'pcm.{self.sink_name} {{ type asym; playback.pcm {{ {out_pcm} }}\n'
-                f'  hint {{ show on; description "{self.sink_description}" }} }}\n'
-                f'pcm.{self.source_name} {{ type asym; capture.pcm {{ {mic_pcm} }}\n'
-                f'  hint {{ show on; description "{self.source_description}" }} }}\n')
-        fd, path = tempfile.mkstemp(prefix="rtdenoise-virtual-mic-", suffix=".conf")
+        """Name each PCM one-way (``asym``), so PortAudio lists a playback PCM as an output only and a
+        capture PCM as an input only, and never picks them as a default."""
+        text = f"# written by rtdenoise.live.virtual_devices for process {os.getpid()}; removed when it stops\n"
+        for name, direction, pcm, description in self._pcms(plugin):
+            text += (f'pcm.{name} {{ type asym; {direction}.pcm {{ {pcm} }}\n'
+                     f'  hint {{ show on; description "{description}" }} }}\n')
+        fd, path = tempfile.mkstemp(prefix="rtdenoise-virtual-device-", suffix=".conf")
         with os.fdopen(fd, "w") as f:
             f.write(text)
         self.alsa_config = Path(path)
@@ -480,16 +478,16 @@ class VirtualMic:
         self.env_vars = {"ALSA_CONFIG_PATH": f"{base}:{path}"}
 
     def _configure_sounddevice(self, plugin: str) -> None:
-        self._saved_alsa_path = os.environ.get("ALSA_CONFIG_PATH")
+        self._saved_env = {key: os.environ.get(key) for key in self.env_vars}
         os.environ.update(self.env_vars)
-        self._alsa_path_set = True
         if "sounddevice" in sys.modules:
             rescan_devices()   # initialised at import, before our PCMs existed
         sd = sounddevice()     # a first import reads the new ALSA_CONFIG_PATH itself
-        names = [d["name"] for d in sd.query_devices() if d["max_output_channels"] > 0]
-        if self.output_device not in names:
+        kind, device = self._listed_device
+        channels = "max_output_channels" if kind == "output" else "max_input_channels"
+        if device not in [d["name"] for d in sd.query_devices() if d[channels] > 0]:
             package = "pipewire-alsa" if plugin == "pipewire" else "libasound2-plugins"
-            raise RtDenoiseError(f"the virtual microphone exists but sounddevice cannot see {self.output_device!r}: "
+            raise RtDenoiseError(f"the {self.what} exists but sounddevice cannot see {device!r}: "
                                  f"install the ALSA {plugin} plugin ({package} on Debian/Ubuntu)")
 
     # --- signals ----------------------------------------------------------------------------------
@@ -520,10 +518,184 @@ class VirtualMic:
         self._previous_handlers = {}
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        log.info("signal %d: removing the virtual microphone", signum)
+        log.info("signal %d: removing the %s", signum, self.what)
         previous = self._previous_handlers.get(signum)
         self.close()
         if callable(previous):
             previous(signum, frame)
         else:
             raise SystemExit(128 + signum)
+
+
+class VirtualMic(VirtualDevice):
+    """A null sink plus a remapped source on its monitor, present while the context is open.
+
+    ``with VirtualMic() as vm:`` then play into ``vm.output_device`` (a sounddevice device name); other
+    programs record what was played from the microphone ``vm.source_name`` ("rtdenoise clean
+    microphone"). See the module docstring for why it is built this way.
+
+    Args:
+        sink_name, source_name: PulseAudio/PipeWire node names (also the ALSA PCM names).
+        sink_description, source_description: what desktop and call apps show.
+        rate: the sink's and source's sample rate; None takes the server's default, so the graph does
+            not resample (a null sink left without a rate runs at 48 kHz even on a 16 kHz graph).
+        channels: 1 (voice) or 2; the server refuses other values it cannot do.
+        env: environment for ``pactl`` (default: this process's); for talking to another server.
+        configure_sounddevice: put the ALSA config into this process's ``ALSA_CONFIG_PATH``, re-initialise
+            sounddevice and check it lists :attr:`output_device`. Without it, nothing in this process
+            changes: hand :attr:`env_vars` to a subprocess that imports sounddevice.
+        timeout: seconds to wait for the server (each ``pactl`` call, and the new nodes to appear).
+        deferred: open only the sink; the microphone appears at :meth:`publish`, once audio flows
+            into the sink. A program that picks the microphone the moment it appears then never
+            records the silence of a sink nobody plays into yet (a model still loading).
+    """
+
+    what = "virtual microphone"
+
+    def __init__(self, sink_name: str = "rtdenoise_out", source_name: str = "rtdenoise_mic", *,
+                 sink_description: str = "rtdenoise output",
+                 source_description: str = "rtdenoise clean microphone", deferred: bool = False,
+                 **kwargs: Any) -> None:
+        self._check_name(source_name)
+        self._check_description(source_description)
+        super().__init__(sink_name, sink_description, **kwargs)
+        self.source_name = source_name
+        self.source_description = source_description
+        self.deferred = deferred
+        self._source_args: tuple[str, ...] = ()    # the microphone's module arguments, until it is loaded
+
+    @classmethod
+    def named(cls, name: str | None, deferred: bool = False) -> VirtualMic:
+        """The microphone ``--virtual-mic-name NAME`` asks for (fed through the sink NAME_out); None: the default."""
+        if not name:
+            return cls(deferred=deferred)
+        return cls(f"{name}_out", name, source_description=f"rtdenoise clean microphone ({name})", deferred=deferred)
+
+    @property
+    def output_device(self) -> str:
+        """sounddevice output device (an ALSA PCM name) that plays into the virtual microphone."""
+        return self.sink_name
+
+    @property
+    def mic_device(self) -> str:
+        """sounddevice input device (an ALSA PCM name) that records the virtual microphone, as other programs hear it."""
+        return self.source_name
+
+    def publish(self) -> None:
+        """Create the microphone of a ``deferred`` VirtualMic (nothing if it exists already)."""
+        with self._lock:
+            if self._open and self._source_args:
+                self._load_source()
+
+    def _names(self) -> list[tuple[str, str]]:
+        return [("sinks", self.sink_name), ("sources", self.source_name)]
+
+    def _load_nodes(self, fmt: list[str], mark: str) -> None:
+        super()._load_nodes(fmt, mark)
+        self._source_args = (f"source_name={self.source_name}", f"master={self.sink_name}.monitor", *fmt,
+                             f"source_properties='device.description=\"{self.source_description}\" "
+                             f"device.icon_name=audio-input-microphone {mark}'")
+        if not self.deferred:
+            self._load_source()
+
+    def _load_source(self) -> None:
+        args, self._source_args = self._source_args, ()
+        self._load("module-remap-source", *args)
+        self._wait_listed("sources", self.source_name)
+        log.info("virtual microphone %r (%s) on %s; play into %r", self.source_name, self.source_description,
+                 self.server or "the audio server", self.output_device)
+
+    def _pcms(self, plugin: str) -> list[tuple[str, str, str, str]]:
+        if plugin == "pipewire":
+            out_pcm = f'type pipewire; playback_node "{self.sink_name}"; channels {self.channels}'
+            mic_pcm = f'type pipewire; capture_node "{self.source_name}"; channels {self.channels}'
+        else:
+            out_pcm = f'type pulse; device "{self.sink_name}"'
+            mic_pcm = f'type pulse; device "{self.source_name}"'
+        return [(self.sink_name, "playback", out_pcm, self.sink_description),
+                (self.source_name, "capture", mic_pcm, self.source_description)]
+
+    @property
+    def _listed_device(self) -> tuple[str, str]:
+        return "output", self.output_device
+
+
+class VirtualSpeaker(VirtualDevice):
+    """A null sink that programs play into, whose sound the live engine captures, denoises and plays on
+    the real output: what ``rtdenoise live --virtual-speaker`` cleans (the other side of a call).
+
+    ``with VirtualSpeaker() as vs:`` then capture ``vs.capture_device`` (a sounddevice input); a call
+    app picks "rtdenoise speaker (denoised)" as its speaker. :attr:`play_device` plays into it from
+    PortAudio, as such an app would. Args as :class:`VirtualMic`'s.
+
+    Capturing a sink's monitor through PipeWire's ALSA plugin needs the stream property
+    ``stream.capture.sink`` (otherwise the session manager links the capture to the default
+    microphone and it records silence); the plugin takes stream properties only from the
+    ``PIPEWIRE_PROPS`` variable, which would also turn a default capture in the same process into a
+    capture of the default speakers. So the variable is set only around opening the capture stream:
+    :meth:`capturing`.
+    """
+
+    what = "virtual speaker"
+    name_flag = "--virtual-speaker-name"
+
+    def __init__(self, sink_name: str = "rtdenoise_speaker", *,
+                 sink_description: str = "rtdenoise speaker (denoised)", **kwargs: Any) -> None:
+        super().__init__(sink_name, sink_description, **kwargs)
+        self._plugin = ""
+
+    @classmethod
+    def named(cls, name: str | None) -> VirtualSpeaker:
+        """The speaker ``--virtual-speaker-name NAME`` asks for; None: the default."""
+        return cls(name, sink_description=f"rtdenoise speaker ({name})") if name else cls()
+
+    @property
+    def play_device(self) -> str:
+        """sounddevice output device (an ALSA PCM name) that plays into the virtual speaker."""
+        return self.sink_name
+
+    @property
+    def capture_device(self) -> str:
+        """sounddevice input device (an ALSA PCM name) that records what is played into the speaker."""
+        return f"{self.sink_name}_monitor"
+
+    @contextlib.contextmanager
+    def capturing(self) -> Iterator[None]:
+        """Open the stream that captures :attr:`capture_device` inside this (see the class docstring)."""
+        if self._plugin != "pipewire":
+            yield
+            return
+        saved = os.environ.get("PIPEWIRE_PROPS")
+        os.environ["PIPEWIRE_PROPS"] = _with_prop(saved, "stream.capture.sink", "true")
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("PIPEWIRE_PROPS", None)
+            else:
+                os.environ["PIPEWIRE_PROPS"] = saved
+
+    def _pcms(self, plugin: str) -> list[tuple[str, str, str, str]]:
+        self._plugin = plugin
+        if plugin == "pipewire":
+            play_pcm = f'type pipewire; playback_node "{self.sink_name}"; channels {self.channels}'
+            monitor_pcm = f'type pipewire; capture_node "{self.sink_name}"; channels {self.channels}'
+        else:
+            play_pcm = f'type pulse; device "{self.sink_name}"'
+            monitor_pcm = f'type pulse; device "{self.sink_name}.monitor"'
+        return [(self.play_device, "playback", play_pcm, self.sink_description),
+                (self.capture_device, "capture", monitor_pcm, f"what is played into {self.sink_description}")]
+
+    @property
+    def _listed_device(self) -> tuple[str, str]:
+        return "input", self.capture_device
+
+
+def _with_prop(props: str | None, key: str, value: str) -> str:
+    """``PIPEWIRE_PROPS`` (a SPA JSON object, ``{ key=value ... }``) with ``key`` set to ``value``."""
+    inner = (props or "").strip()
+    if inner.startswith("{") and inner.endswith("}"):
+        inner = inner[1:-1]
+    return "{ " + f"{inner.strip()} {key}={value}".strip() + " }"
+
+

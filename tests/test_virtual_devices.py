@@ -21,7 +21,7 @@ import pytest
 
 from audio_server import assert_delivered
 from rtdenoise.errors import RtDenoiseError
-from rtdenoise.live.virtual_mic import owner_mark, platform_recipe, VirtualMic
+from rtdenoise.live.virtual_devices import owner_mark, platform_recipe, VirtualMic
 
 RATE = 16000
 
@@ -73,7 +73,7 @@ def test_audio_played_into_its_output_is_heard_on_the_virtual_microphone(audio_s
     x[0] = 0.9
     rec = audio_server.play_and_record(
         x, "rtdenoise_mic", seconds=3.5, play="rtdenoise_out",
-        prelude="from rtdenoise.live.virtual_mic import VirtualMic; vm = VirtualMic().open()")
+        prelude="from rtdenoise.live.virtual_devices import VirtualMic; vm = VirtualMic().open()")
     assert audio_server.last_status == []
     assert_delivered(rec, x)
     assert_gone(audio_server)
@@ -87,7 +87,7 @@ def test_other_programs_record_it_as_a_microphone(audio_server, tmp_path):
     np.save(tmp_path / "x.npy", x)
     engine = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, numpy as np
-        from rtdenoise.live.virtual_mic import VirtualMic
+        from rtdenoise.live.virtual_devices import VirtualMic
         with VirtualMic() as vm:
             import sounddevice as sd
             print("ready", flush=True)
@@ -132,7 +132,7 @@ def test_a_process_stopped_by_a_signal_removes_the_microphone(audio_server, sig)
     p = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import signal, time
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        from rtdenoise.live.virtual_mic import VirtualMic
+        from rtdenoise.live.virtual_devices import VirtualMic
         with VirtualMic():
             print("ready", flush=True)
             time.sleep(60)
@@ -156,7 +156,7 @@ def test_a_process_stopped_by_a_signal_removes_the_microphone(audio_server, sig)
 def test_a_signal_handler_the_program_had_still_runs_after_the_cleanup(audio_server):
     p = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import signal, subprocess, sys, time
-        from rtdenoise.live.virtual_mic import VirtualMic
+        from rtdenoise.live.virtual_devices import VirtualMic
 
         def own(signum, frame):
             listed = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True, text=True).stdout
@@ -206,7 +206,7 @@ def test_a_microphone_left_by_a_killed_rtdenoise_is_replaced_at_the_next_start(a
     the next start removes them and makes its own."""
     p = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import time
-        from rtdenoise.live.virtual_mic import VirtualMic
+        from rtdenoise.live.virtual_devices import VirtualMic
         with VirtualMic() as vm:
             print(" ".join(map(str, vm.module_ids)), flush=True)
             time.sleep(60)
@@ -222,7 +222,7 @@ def test_a_microphone_left_by_a_killed_rtdenoise_is_replaced_at_the_next_start(a
         assert time.monotonic() < deadline
         time.sleep(0.01)
     assert "rtdenoise_mic" in names(audio_server, "sources")         # left behind
-    with caplog.at_level(logging.INFO, logger="rtdenoise.live.virtual_mic"):
+    with caplog.at_level(logging.INFO, logger="rtdenoise.live.virtual_devices"):
         with VirtualMic(env=audio_server.env, configure_sounddevice=False) as vm:
             assert names(audio_server, "sources").count("rtdenoise_mic") == 1
             assert names(audio_server, "sinks").count("rtdenoise_out") == 1
