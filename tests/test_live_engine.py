@@ -227,3 +227,51 @@ def test_when_the_output_runs_short_the_callback_plays_the_delayed_input_never_s
     err = np.abs(y - ref)
     start = int(np.argmax(err > 1e-4))                    # where the fallback's fade-in begins
     assert np.all(err[start + 32:] < 2e-5) and np.all(err[:start] < 2e-5)
+
+
+def test_where_the_devices_delay_moves_the_engine_holds_the_total_latency_within_its_margin():
+    """PortAudio's timestamps say the devices' delay (DAC time minus ADC time) settled at 40 ms, then
+    fell to 33 (the server's quantum shrank), rose to 45 (a glitch realigned the streams) and to 60.
+    The engine adds 7 ms of its own, then sheds 5, then sheds as much as its compute margin allows
+    (a block, twice its compute time and 4 ms must stay queued: 128 of the 320 samples of safety),
+    each within a second, crossfaded, counted. The output is the input delayed exactly by the
+    engine's latency plus that shift (an identity model), wherever no crossfade is under way."""
+    from types import SimpleNamespace
+    rate, block = 16000, 128
+    engine = LiveEngine(identity, rate, stream=CFG, config=LiveConfig(safety_ms=20))
+    walk = np.cumsum(np.random.default_rng(12).normal(0, 0.001, int(5.5 * rate))).astype(np.float32)
+    x = (walk - walk.mean())[:, None]                 # smooth: a jump of a shift would stand out
+    phases = [(0.040, 1.5), (0.033, 1.25), (0.045, 1.25), (0.060, 1.25)]
+    y = np.zeros_like(x)
+    out = np.zeros((block, 1), np.float32)
+    L0 = engine.latency_samples
+    ends = []
+    engine.start()
+    try:
+        t0, n = time.monotonic(), 0
+        for delay, seconds in phases:
+            for _ in range(int(seconds * rate) // block):
+                time.sleep(max(0.0, t0 + n / rate - time.monotonic()))
+                at = n / rate
+                engine.callback(x[n:n + block], out, block, SimpleNamespace(inputBufferAdcTime=at,
+                                                                           outputBufferDacTime=at + delay), None)
+                y[n:n + block] = out
+                n += block
+            ends.append(n)
+    finally:
+        engine.stop()
+    s = engine.stats()
+
+    def lag(end):         # the identity's output is the input, delayed, to fp32 rounding of the overlap-add
+        seg = slice(end - 2000, end - 200)
+        errors = {d: np.abs(y[seg, 0] - x[seg.start - d:seg.stop - d, 0]).max() for d in range(L0 - 300, L0 + 300)}
+        best = min(errors, key=errors.get)
+        assert errors[best] < 1e-6, (end, errors[best])
+        return best - L0
+    assert [lag(e) for e in ends[:3]] == [0, 112, -80]          # 7 ms added, then 5 ms under the start
+    floor = lag(ends[3])
+    assert -130 <= floor <= -120, floor                         # 60 ms asked for -320: the margin stops it
+    assert s.latency_corrections == 3 and 11 < s.latency_off_ms < 13, s.summary()
+    assert s.output_underruns == 0 and s.dropped_hops == 0, s.summary()
+    start = L0 + block                                          # the stream, once it plays
+    assert np.abs(np.diff(y[start:n - 400, 0])).max() < 0.006   # no jump: every shift was crossfaded

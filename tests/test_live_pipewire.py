@@ -17,6 +17,10 @@ from audio_server import assert_delivered, find_offset
 from rtdenoise.signal.streaming import enhance_like_stream
 
 HOP, LOOK = 128, 128       # fits the tiny model's 512-sample window
+# Seconds the harness's player plays silence before a signal that must arrive bit for bit: its own
+# streams joining the graph move the devices' delay, and the engine's latency hold answers within
+# a second by adding or shedding a few crossfaded milliseconds, which is not "every sample once".
+HOLD_LEAD = 1.5
 
 
 @pytest.fixture
@@ -63,7 +67,7 @@ def test_bypassed_every_sample_comes_out_exactly_once_in_order_with_no_engine_xr
     bit-exact delivery is what shows that no sample was lost or added."""
     x = (0.3 * np.random.default_rng(0).standard_normal(3 * 16000)).astype(np.float32)
     p = live("--bypass")
-    y = audio_server.play_and_record(x, "clean_mic", seconds=5.0)
+    y = audio_server.play_and_record(x, "clean_mic", seconds=6.0, lead=HOLD_LEAD)
     log = stop(p)
     assert_delivered(y, x, atol=0.0)                   # bit for bit, once, in order, nothing else
     assert re.search(r"late hops 0 in 0 events, xruns: device \d+, input overrun 0 samples, output underrun 0 samples", log), log
@@ -89,7 +93,7 @@ def test_the_shipped_model_live_gives_what_offline_streaming_enhancement_gives(a
     x = (0.05 * rng.standard_normal(2 * 16000) + 0.1 * np.sin(np.arange(32000) * 0.05)).astype(np.float32)
     p = live("--model", "rtdenoise-small", "--hop", str(cfg.hop), "--lookahead", str(cfg.lookahead),
              "--record", str(tmp_path / "rec"), env={"RTDENOISE_MODELS": ""})
-    y = audio_server.play_and_record(x, "clean_mic", seconds=4.0)
+    y = audio_server.play_and_record(x, "clean_mic", seconds=5.0, lead=HOLD_LEAD)
     log = stop(p)
     assert "late hops 0" in log, log
     heard, _ = sf.read(tmp_path / "rec" / "input.wav", dtype="float32")
@@ -104,35 +108,42 @@ def test_the_shipped_model_live_gives_what_offline_streaming_enhancement_gives(a
     np.testing.assert_allclose(y[at:at + len(part)], part, atol=1e-6)
 
 
-def test_measured_latency_is_the_stated_latency_within_a_block(audio_server, live):
-    """The engine's capture-to-playback delay, measured as the offset between the same signal on
-    the virtual microphone it reads and the one its output reaches, recorded together."""
+def test_measured_latency_is_the_stated_latency(audio_server, live):
+    """The engine's capture-to-playback delay, measured as the offset between the same clicks on
+    the virtual microphone it reads and the one its output reaches, recorded together, is what its
+    ready line states, within 5 ms (the issue's bound), on each click: the recorders joining the
+    graph move the devices' own delay, and the engine holds the total where it settled."""
     p = live("--bypass")
     stated = float(re.search(r"Hz; latency (\d+) ms", p.started_log).group(1))
-    x = np.zeros(16000, np.float32)
-    x[::4000] = 0.5                                     # clicks every 250 ms
-    r = audio_server.python(f"""
+    r = audio_server.python("""
         import time, numpy as np, sounddevice as sd
-        rate, n = 16000, 3 * 16000
-        got = {{}}
+        rate = 16000
+        x = np.zeros(2 * rate, np.float32)
+        x[::rate // 4] = 0.5                            # clicks every 250 ms
+        got = {}
         streams = [sd.InputStream(device=d, samplerate=rate, channels=1, dtype='float32', blocksize=160, latency=0.04,
                                   callback=lambda i, f, t, s, d=d: got.setdefault(d, []).append((t.inputBufferAdcTime, i[:, 0].copy())))
                    for d in ("noisy_mic", "clean_mic")]
         for s in streams: s.start()
-        time.sleep(0.5)
-        sd.play(np.array({x.tolist()}, np.float32), samplerate=rate, device="mic_feed", latency=0.04)
+        time.sleep(1.5)                                 # the engine's hold reacts to the graph's change within 1 s
+        sd.play(x, samplerate=rate, device="mic_feed", latency=0.04)
         sd.wait(); time.sleep(1.0)
         for s in streams: s.stop()
-        def onset(d):
+        def onsets(d):
+            found = []
             for t, block in got[d]:
-                k = np.flatnonzero(np.abs(block) > 0.25)
-                if len(k): return t + k[0] / rate
-        print((onset("clean_mic") - onset("noisy_mic")) * 1000)
+                for k in np.flatnonzero(np.abs(block) > 0.25):
+                    if not found or t + k / rate - found[-1] > 0.1:
+                        found.append(t + k / rate)
+            return np.array(found)
+        a, b = onsets("noisy_mic"), onsets("clean_mic")
+        print(" ".join(str(1000 * (b[b > t][0] - t)) for t in a if (b > t).any()))
     """)
-    stop(p)
+    log = stop(p)
     assert r.returncode == 0, r.stderr
-    measured = float(r.stdout.strip().splitlines()[-1])
-    assert abs(measured - stated) <= 20, (measured, stated)     # 20 ms: one PipeWire quantum here
+    measured = [float(v) for v in r.stdout.strip().splitlines()[-1].split()]
+    assert len(measured) == 8, measured
+    assert max(abs(m - stated) for m in measured) <= 5, (measured, stated, log)
 
 
 def test_a_device_that_does_not_exist_is_one_line_that_lists_the_devices(audio_server, tiny_model_dir):
@@ -197,7 +208,8 @@ def test_live_virtual_mic_carries_the_output_to_other_programs_and_goes_away_on_
                             "--channels=1", "--latency-msec=100", str(raw)], env=audio_server.env)
     try:
         time.sleep(0.5)
-        audio_server.play_and_record(np.concatenate([x, np.zeros(8000, np.float32)]), "noisy_mic", seconds=2.5)
+        audio_server.play_and_record(np.concatenate([x, np.zeros(8000, np.float32)]), "noisy_mic", seconds=3.5,
+                                     lead=HOLD_LEAD)
         time.sleep(0.5)
     finally:
         rec.send_signal(signal.SIGINT)
@@ -345,7 +357,7 @@ def test_live_virtual_speaker_carries_what_programs_play_into_it_to_the_output_a
     assert "rtdenoise_speaker_monitor -> denoised at 16000 Hz" in p.started_log, p.started_log
     modules = audio_server.pactl("list", "short", "modules")
     assert re.search(r"sink_name=rtdenoise_speaker .*rtdenoise\.owner=%d-" % p.pid, modules), modules
-    y = audio_server.play_and_record(x, "clean_mic", seconds=3.0, play="rtdenoise_speaker",
+    y = audio_server.play_and_record(x, "clean_mic", seconds=4.0, play="rtdenoise_speaker", lead=HOLD_LEAD,
                                      prelude=alsa_names(tmp_path, playback=["rtdenoise_speaker"]))
     log = stop(p)
     try:
@@ -364,9 +376,9 @@ def test_a_virtual_microphone_and_a_virtual_speaker_run_together_each_in_its_own
     p = live("--virtual-mic", "--virtual-speaker", "--bypass", engines=2)
     log = p.started_log
     assert "noisy_mic -> rtdenoise_out" in log and "rtdenoise_speaker_monitor -> denoised" in log, log
-    heard_mine = audio_server.play_and_record(mine, "rtdenoise_mic", seconds=3.0,
+    heard_mine = audio_server.play_and_record(mine, "rtdenoise_mic", seconds=4.0, lead=HOLD_LEAD,
                                               prelude=alsa_names(tmp_path, capture=["rtdenoise_mic"]))
-    heard_theirs = audio_server.play_and_record(theirs, "clean_mic", seconds=3.0, play="rtdenoise_speaker",
+    heard_theirs = audio_server.play_and_record(theirs, "clean_mic", seconds=4.0, play="rtdenoise_speaker", lead=HOLD_LEAD,
                                                 prelude=alsa_names(tmp_path, playback=["rtdenoise_speaker"]))
     log = stop(p)
     for heard, sent in ((heard_mine, mine), (heard_theirs, theirs)):

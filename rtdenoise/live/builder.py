@@ -18,7 +18,7 @@ def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, mode
                  threads: int = 1, hop: int | None = None, lookahead: int | None = None,
                  safety_ms: float | None = None, block_ms: float = LiveConfig.block_ms,
                  record: Path | None = None, noise_output: bool = False,
-                 realtime_priority: int | None = None) -> LiveEngine:
+                 realtime_priority: int | None = None, hold_latency: bool = True) -> LiveEngine:
     """A :class:`LiveEngine` at device ``rate`` for a model by name. The model streams at the rate
     its family runs that device rate at (a spectral model at 48 kHz natively, with no resampler;
     44.1 kHz resampled to 48 kHz). ``hop`` and ``lookahead`` are in samples at the model's rate
@@ -33,9 +33,10 @@ def build_engine(rate: int, in_channels: int = 1, out_channels: int = 1, *, mode
     opened = open_model(model, backend, device, threads=threads, precision=precision, hop=hop,
                         lookahead=lookahead, rate=rate, stream=True)
     f = opened.framing
-    engine = LiveEngine(opened.model, rate, in_channels, out_channels, LiveConfig(safety_ms=safety_ms, block_ms=block_ms,
-                                                                                  realtime_priority=realtime_priority),
-                        f, record, noise_output=noise_output, backend=opened.backend)
+    config = LiveConfig(safety_ms=safety_ms, block_ms=block_ms, realtime_priority=realtime_priority,
+                        hold_tolerance_ms=LiveConfig.hold_tolerance_ms if hold_latency else None)
+    engine = LiveEngine(opened.model, rate, in_channels, out_channels, config, f, record, noise_output=noise_output,
+                        backend=opened.backend)
     log.info("model %s on %s at %d Hz; windows of %d samples every %d, %s: algorithmic latency %.0f ms",
              opened.model.source.stem, opened.backend.label, f.rate, f.window, f.hop,
              f"look-ahead {f.lookahead} samples" if f.lookahead else "no look-ahead", f.latency_ms)

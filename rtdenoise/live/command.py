@@ -54,6 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--realtime-priority", type=int, metavar="N",
                    help="run the audio callback at SCHED_FIFO N and inference at N-1 (2..98; below the audio "
                         "server's own, 20 is what rtkit grants desktop clients); default: normal priority")
+    t.add_argument("--no-latency-hold", dest="latency_hold", action="store_false",
+                   help="let the latency move with the devices' own delay (by default the engine adds or sheds "
+                        "delay of its own, crossfaded, to keep it where it settled at start)")
     # 0.02 s, not PortAudio's 'high': on ALSA/PipeWire 'high' delivered blocks in pairs, 16 ms apart.
     t.add_argument("--device-latency", default="0.02", help="PortAudio latency: low, high or seconds (default 0.02)")
     c = p.add_argument_group("controls")
@@ -68,7 +71,7 @@ def _engine(args: argparse.Namespace, rate: int, cin: int, cout: int, noise: boo
     engine = build_engine(rate, cin, cout, model=args.model, backend=args.backend, device=args.device,
                           precision=args.precision, threads=args.threads, hop=args.hop, lookahead=args.lookahead,
                           safety_ms=args.safety_ms, block_ms=args.block_ms, realtime_priority=args.realtime_priority,
-                          record=Path(args.record) if args.record and record else None, noise_output=noise)
+                          hold_latency=args.latency_hold, record=Path(args.record) if args.record and record else None, noise_output=noise)
     engine.set_bypass(args.bypass)
     engine.set_strength(effective_strength(args.strength, args.atten_limit))
     return engine

@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 #: that then waited for it would hang for good. Long enough that no scheduling hiccup trips it.
 STALL_TIMEOUT_S = 5.0
 
+#: Seconds the ready line waits for the engine to have measured the devices' delay (it takes about
+#: one second of callbacks).
+SETTLE_TIMEOUT_S = 2.5
+
 #: Seconds closing a stalled stream may take before the session gives up on it: PortAudio's stop
 #: can wait on a server that no longer answers.
 CLOSE_TIMEOUT_S = 5.0
@@ -166,19 +170,22 @@ class DeviceSession:
         if self.noise_stream:
             self.noise_stream.start()
         self._await_audio()
-        if self._mic is not None:
+        if self._mic is not None:               # audio flows into it: it can appear (the line below waits)
             self._mic.publish()
             self.source_name = self._mic.source_name
             log.info("virtual microphone %r is ready: pick it as the microphone in your call or recorder", self.source_name)
         if self.speaker is not None:
             log.info("virtual speaker %r is ready: pick it as the speaker in your call or player; what it plays "
                      "comes out denoised on %s", self.speaker.sink_name, dev_out.name)
-        # The devices' share as PortAudio reports it: their measured delay is still settling here
-        # (the statistics lines give the measured total).
-        log.info("%s -> %s at %d Hz; latency %.0f ms (algorithmic %.0f + safety %.0f + devices %.0f); "
-                 "real-time priority: %s", dev_in.name, dev_out.name, rate,
-                 1000 * (engine.latency_samples / engine.rate + engine.device_latency),
-                 engine.stats().algorithmic_latency_ms, 1000 * engine.safety / engine.rate, 1000 * engine.device_latency,
+        self._await_settled()
+        # The devices' share as measured once settled (what the engine then holds), else as reported.
+        total, devices_s, how = engine.settled_latency, engine.settled_device_delay, "measured"
+        if total is None or devices_s is None:
+            total = engine.latency_samples / engine.rate + engine.device_latency
+            devices_s, how = engine.device_latency, "reported"
+        log.info("%s -> %s at %d Hz; latency %.0f ms (algorithmic %.0f + safety %.0f + devices %.0f, %s); "
+                 "real-time priority: %s", dev_in.name, dev_out.name, rate, 1000 * total,
+                 engine.stats().algorithmic_latency_ms, 1000 * engine.safety / engine.rate, 1000 * devices_s, how,
                  "off" if engine.config.realtime_priority is None else
                  {2: "yes", 1: "audio thread only"}.get(engine.realtime_threads, "not granted (no rtprio limit or rtkit)"))
 
@@ -198,6 +205,19 @@ class DeviceSession:
             if not self.active:
                 raise devices.DeviceError(devices.STREAM_STOPPED)
             time.sleep(0.005)
+
+    def _await_settled(self) -> None:
+        """Wait (up to SETTLE_TIMEOUT_S) for the engine to have measured the devices' delay, so the
+        ready line states the latency a recording through the server measures, and the one the
+        engine then holds. Where PortAudio gives no timestamps it never settles: the line then
+        states the reported latency."""
+        engine = self.engine
+        assert engine is not None
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while engine.settled_latency is None and time.monotonic() < deadline:
+            if not self.active:
+                raise devices.DeviceError(devices.STREAM_STOPPED)
+            time.sleep(0.01)
 
     def _refuse_own_microphone(self, name: str) -> None:
         """Never capture rtdenoise's own output: its virtual microphone or sink by name, or the

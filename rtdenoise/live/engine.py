@@ -18,6 +18,12 @@ Three parts, each with one job:
   runs a fixed distance behind the input whatever the compute time, compute jitter up to ``safety``
   never reaches the speaker, and end-to-end latency is known before the first sample:
   hop + look-ahead (algorithmic) + safety + the device latencies PortAudio reports.
+* The **latency hold** keeps that total where it was once the devices settled. The devices' own
+  share moves after a glitch (PortAudio realigns capture and playback after an xrun: 43 to 38 ms
+  here after a 0.4 s stall) and when the server changes its quantum. The engine measures it from
+  PortAudio's timestamps and, where it moved for half a second, adds or sheds as much delay of its
+  own, crossfaded over 2 ms within a hop, counted; it never sheds below the margin its compute
+  needs, and says what it could not take back.
 """
 from __future__ import annotations
 
@@ -58,6 +64,9 @@ class LiveConfig:
     # exact-sample bypass test passed 3 of 8 runs with it, 4 of 6 without; README, "live").
     realtime_priority: int | None = None
     ring_seconds: float = 2.0        # capacity of each ring
+    # Hold the total latency at its settled value (see the module docstring): corrections are made
+    # once the devices' measured delay is this far from where it settled. None: never correct.
+    hold_tolerance_ms: float | None = 2.0
 
 
 @dataclass
@@ -76,6 +85,8 @@ class Stats:
     filled_dry_events: int = 0
     device_xruns: int = 0            # blocks PortAudio flagged (input overflow, output underflow) after start-up
     dropped_hops: int = 0            # output hops shed because the output ring ran too full
+    latency_corrections: int = 0     # times the engine added or shed delay to hold the latency
+    latency_off_ms: float = 0.0      # how far the total is from where it settled, now (+: longer)
     nonfinite_samples: int = 0       # NaN/Inf input samples, replaced by silence
     algorithmic_latency_ms: float = 0.0
     latency_ms: float = 0.0          # algorithmic + safety + device latencies
@@ -91,7 +102,8 @@ class Stats:
                 f"(algorithmic {self.algorithmic_latency_ms:.0f}), late hops {self.late_hops} in {self.late_events} events, "
                 f"xruns: device {self.device_xruns}, input overrun {self.input_overruns} samples, "
                 f"output underrun {self.output_underruns} samples (filled with the dry input: "
-                f"{self.filled_dry_samples} samples in {self.filled_dry_events} events), dropped hops {self.dropped_hops}"
+                f"{self.filled_dry_samples} samples in {self.filled_dry_events} events), dropped hops {self.dropped_hops}, "
+                f"latency held by {self.latency_corrections} corrections (now {self.latency_off_ms:+.1f} ms off)"
                 + (f", NaN/Inf input samples {self.nonfinite_samples}" if self.nonfinite_samples else ""))
 
 
@@ -223,6 +235,13 @@ class LiveEngine:
         self._resample_noise = _Resampler(model_rate, self.rate) if self.rate != model_rate and noise_output else None
         self.resampler_delay = _Resampler.round_trip_delay(self.rate, model_rate) if self.rate != model_rate else 0
         self._hop_out = np.zeros(stream.hop, np.float32)
+        self._shift = 0                                   # delay the engine added (+) or shed (-) to hold the latency
+        self._pending = 0                                 # of that, still to apply, hop by hop
+        self._shift_floor = 0                             # the most it may shed: what the compute margin allows
+        self._corrections = 0
+        self._hold_seen = 0                               # looks in a row that found the latency off
+        self._settled_delay: float | None = None          # the devices' delay once settled: what the hold keeps
+        self._xfade = (0.5 - 0.5 * np.cos(np.pi * (np.arange(max(1, ms(2.0))) + 0.5) / max(1, ms(2.0)))).astype(np.float32)
         self._set_safety(ms(20.0 if config.safety_ms is None else config.safety_ms))
         self._played = {"out": 0, "noise": 0}
         self._flowing = {"out": False, "noise": False}     # a real sample has been played: start-up is over
@@ -391,12 +410,73 @@ class LiveEngine:
         return queued / self.rate
 
     def _emit(self, out: np.ndarray, noise: np.ndarray | None) -> None:
-        if self.realtime and self.ring_out.queued() + len(out) > self._max_out:
+        if self._pending:
+            out, noise = self._apply_shift(out, noise)
+        if self.realtime and self.ring_out.queued() + len(out) > self._max_out + max(0, self._shift):
             self._dropped += 1                  # the output clock is slower than the input's: shed
             return
         self.ring_out.write(out)
         if self.ring_noise is not None and noise is not None:
             self.ring_noise.write(noise)
+
+    def _apply_shift(self, out: np.ndarray, noise: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Add (``_pending`` > 0) or shed (< 0) up to a hop's worth of delay in this output hop,
+        crossfaded: to shed ``k``, the stream fades from where it is into ``k`` samples ahead; to add,
+        it fades back ``k`` samples and plays them again."""
+        F = len(self._xfade)
+        k = min(abs(self._pending), len(out) - F)
+        if k <= 0:
+            return out, noise
+
+        def shifted(x: np.ndarray) -> np.ndarray:
+            if self._pending < 0:
+                return np.concatenate([x[:F] * (1 - self._xfade) + x[k:k + F] * self._xfade, x[k + F:]])
+            return np.concatenate([x[:k], x[k:k + F] * (1 - self._xfade) + x[:F] * self._xfade, x[F:]])
+        out = shifted(out)
+        noise = shifted(noise) if noise is not None else None
+        step = k if self._pending > 0 else -k
+        self._pending -= step
+        self._shift += step
+        self.fallback.delay = self.latency_samples
+        return out, noise
+
+    def _hold_latency(self) -> None:
+        """Once in a while (the inference thread): where the devices' measured delay has moved from
+        where it settled, on two looks in a row, plan the opposite shift of the engine's own delay."""
+        d = self.measured_device_delay(int(0.5 * self.rate / self.block))
+        if d is None or not 0.0 < d < 2.0 or self._device_count < self.rate / self.block:
+            return
+        if self._settled_delay is None:
+            self._settled_delay = d            # after a second of callbacks: what the ready line states
+            return
+        tol = self.config.hold_tolerance_ms
+        if tol is None:
+            return
+        want = max(self._shift_floor, int(round((self._settled_delay - d) * self.rate)))
+        error = want - self._shift - self._pending
+        if abs(error) <= tol * self.rate / 1000:
+            self._hold_seen = 0
+            return
+        self._hold_seen += 1
+        if self._hold_seen >= 2:               # not a one-off reading
+            self._hold_seen = 0
+            self._pending += error
+            self._corrections += 1
+            log.debug("devices' delay %.1f ms, settled at %.1f: %s %.1f ms", 1000 * d, 1000 * self._settled_delay,
+                      "adding" if error > 0 else "shedding", 1000 * abs(error) / self.rate)
+
+    @property
+    def settled_device_delay(self) -> float | None:
+        """Seconds the devices added once settled (about a second after start); None before that."""
+        return self._settled_delay
+
+    @property
+    def settled_latency(self) -> float | None:
+        """Seconds from capture to playback that the engine holds: its own delay as started plus the
+        devices' delay once settled (about a second after start); None before that."""
+        if self._settled_delay is None:
+            return None
+        return (self.latency_samples - self._shift) / self.rate + self._settled_delay
 
     def start(self) -> None:
         """Start the inference thread (after warming G up, so the first hop is not late)."""
@@ -408,6 +488,9 @@ class LiveEngine:
         if self.config.safety_ms is None:
             need = self.block / self.rate + 2.0 * self._compute_estimate + 0.004
             self._set_safety(max(self.safety, int(np.ceil(need * self.rate))))
+        # The hold may shed down to the margin the compute needs, as the default safety reckons it.
+        need = self.block / self.rate + 2.0 * self._compute_estimate + 0.004
+        self._shift_floor = min(0, int(np.ceil(need * self.rate)) - self.safety)
         # PortAudio flags in the stream's first moments are the device starting, not a glitch in
         # audio already flowing: through PipeWire's ALSA plugin nearly every duplex stream here
         # reports one output underflow 16 to 64 ms in (with priming by the callback too). Start-up
@@ -424,12 +507,16 @@ class LiveEngine:
         priority = self.config.realtime_priority
         self.realtime_threads += realtime_thread(None if priority is None else max(1, priority - 1))
         seen, logged, next_look = 0, None, time.monotonic() + 1.0
+        next_hold = time.monotonic() + 0.25
         try:
             while not self._stop.is_set():
                 if self.ring_in.available() * self.model_rate / self.rate + self.denoiser.pending >= self.framing.hop:
                     self.pump()
                 else:
                     time.sleep(nap)
+                if self.realtime and time.monotonic() >= next_hold:
+                    next_hold += 0.25
+                    self._hold_latency()
                 if time.monotonic() >= next_look:
                     next_look += 1.0
                     d = self.measured_device_delay(self._device_count - seen)
@@ -486,6 +573,9 @@ class LiveEngine:
             input_overruns=self.ring_in.overruns, output_underruns=self.ring_out.underruns,
             filled_dry_samples=self.fallback.samples, filled_dry_events=self.fallback.events,
             device_xruns=self.device_xruns, dropped_hops=self._dropped, nonfinite_samples=self.denoiser.nonfinite_samples,
+            latency_corrections=self._corrections,
+            latency_off_ms=0.0 if self.settled_latency is None else
+            1000 * (self.latency_samples / self.rate + self.device_delay - self.settled_latency),
             algorithmic_latency_ms=algo,
             latency_ms=1000 * (self.latency_samples / self.rate + self.device_delay), backend=self.backend_label)
 
@@ -501,4 +591,5 @@ class LiveEngine:
     def latency_samples(self) -> int:
         """Capture-to-playback delay the engine adds, in device samples (without device latency):
         output sample ``t`` plays what input sample ``t - latency_samples`` was."""
-        return self._start_at + int(round(self.framing.delay * self.rate / self.model_rate)) + self.resampler_delay
+        return (self._start_at + int(round(self.framing.delay * self.rate / self.model_rate)) + self.resampler_delay
+                + self._shift)
