@@ -74,6 +74,28 @@ def test_bypassed_every_sample_comes_out_exactly_once_in_order_with_no_engine_xr
     assert "real-time priority: off" in log, log
 
 
+def test_named_devices_stay_when_the_system_defaults_change(audio_server, live):
+    """The streams are pinned to the devices they opened: with the default microphone set to
+    clean_mic (which hears rtdenoise's own output: a loop, were the capture to follow it) and the
+    default output to mic_feed, what is played into noisy_mic still reaches clean_mic bit for bit."""
+    x = (0.3 * np.random.default_rng(7).standard_normal(16000)).astype(np.float32)
+    p = live("--bypass")
+    source, sink = (audio_server.pactl(f"get-default-{k}").strip() for k in ("source", "sink"))
+    audio_server.pactl("set-default-source", "clean_mic")
+    audio_server.pactl("set-default-sink", "mic_feed")
+    try:
+        time.sleep(1.0)                                   # the session manager acts on the change
+        y = audio_server.play_and_record(x, "clean_mic", seconds=4.0, lead=HOLD_LEAD)
+    finally:
+        audio_server.pactl("set-default-source", source)
+        audio_server.pactl("set-default-sink", sink)
+    log = stop(p)
+    try:
+        assert_delivered(y, x, atol=0.0)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nengine log:\n{log}") from None
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root or an rtprio limit")
 def test_with_realtime_priority_both_threads_run_sched_fifo(audio_server, live):
     p = live("--bypass", "--realtime-priority", "20")

@@ -151,13 +151,17 @@ class DeviceSession:
         except ValueError:
             pass
         try:
-            with self.speaker.capturing() if self.speaker else contextlib.nullcontext():
+            # Pinned: the server must not move a stream to another device when the defaults change
+            # (the clean microphone's feed would go to the speakers, a capture could land on
+            # rtdenoise's own microphone), nor when its device goes away (it stops, and says so).
+            props = {"node.dont-reconnect": "true", **(self.speaker.capture_properties if self.speaker else {})}
+            with devices.stream_properties(props):
                 self.stream = sd.Stream(device=(dev_in.index, dev_out.index), samplerate=rate, blocksize=engine.block,
                                         channels=(cin, cout), dtype="float32", latency=latency, callback=engine.callback)
-            self.noise_stream = (sd.OutputStream(device=noise_dev.index, samplerate=rate, blocksize=engine.block,
-                                                 channels=1, dtype="float32", latency=latency,
-                                                 callback=lambda out, frames, t, status: engine.noise_playback(out))
-                                 if noise_dev else None)
+                self.noise_stream = (sd.OutputStream(device=noise_dev.index, samplerate=rate, blocksize=engine.block,
+                                                     channels=1, dtype="float32", latency=latency,
+                                                     callback=lambda out, frames, t, status: engine.noise_playback(out))
+                                     if noise_dev else None)
         except sd.PortAudioError as e:
             raise devices.DeviceError(f"cannot open the audio devices: {e}") from None
         engine.device_latency = float(sum(self.stream.latency))

@@ -6,10 +6,12 @@ machine without the PortAudio library, and the offline tools must keep working t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -125,6 +127,26 @@ def abandon_portaudio() -> None:
     handler = getattr(sd, "_exit_handler", None)
     if handler is not None:
         atexit.unregister(handler)
+
+
+@contextlib.contextmanager
+def stream_properties(props: Mapping[str, str]) -> Iterator[None]:
+    """Open PipeWire streams inside this to give them ``props``: PipeWire's ALSA plugin, through
+    which PortAudio reaches PipeWire, takes stream properties only from the ``PIPEWIRE_PROPS``
+    variable, read as a stream opens. Set here for that moment only (merged into any the user set),
+    so no other stream of the process gets them. Other servers and sound cards ignore it."""
+    saved = os.environ.get("PIPEWIRE_PROPS")
+    inner = (saved or "").strip()
+    if inner.startswith("{") and inner.endswith("}"):
+        inner = inner[1:-1]
+    os.environ["PIPEWIRE_PROPS"] = "{ " + " ".join([inner.strip(), *(f"{k}={v}" for k, v in props.items())]).strip() + " }"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PIPEWIRE_PROPS", None)
+        else:
+            os.environ["PIPEWIRE_PROPS"] = saved
 
 
 class filtered_stderr:

@@ -50,7 +50,6 @@ Windows (VB-CABLE)
 """
 from __future__ import annotations
 
-import contextlib
 import atexit
 import ctypes
 import ctypes.util
@@ -62,7 +61,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Callable
@@ -632,8 +631,8 @@ class VirtualSpeaker(VirtualDevice):
     ``stream.capture.sink`` (otherwise the session manager links the capture to the default
     microphone and it records silence); the plugin takes stream properties only from the
     ``PIPEWIRE_PROPS`` variable, which would also turn a default capture in the same process into a
-    capture of the default speakers. So the variable is set only around opening the capture stream:
-    :meth:`capturing`.
+    capture of the default speakers. So it is given only to the stream that captures the speaker:
+    :attr:`capture_properties`, for :func:`~.devices.stream_properties`.
     """
 
     what = "virtual speaker"
@@ -659,21 +658,10 @@ class VirtualSpeaker(VirtualDevice):
         """sounddevice input device (an ALSA PCM name) that records what is played into the speaker."""
         return f"{self.sink_name}_monitor"
 
-    @contextlib.contextmanager
-    def capturing(self) -> Iterator[None]:
-        """Open the stream that captures :attr:`capture_device` inside this (see the class docstring)."""
-        if self._plugin != "pipewire":
-            yield
-            return
-        saved = os.environ.get("PIPEWIRE_PROPS")
-        os.environ["PIPEWIRE_PROPS"] = _with_prop(saved, "stream.capture.sink", "true")
-        try:
-            yield
-        finally:
-            if saved is None:
-                os.environ.pop("PIPEWIRE_PROPS", None)
-            else:
-                os.environ["PIPEWIRE_PROPS"] = saved
+    @property
+    def capture_properties(self) -> dict[str, str]:
+        """Stream properties the stream capturing :attr:`capture_device` needs (see the class docstring)."""
+        return {"stream.capture.sink": "true"} if self._plugin == "pipewire" else {}
 
     def _pcms(self, plugin: str) -> list[tuple[str, str, str, str]]:
         self._plugin = plugin
@@ -689,13 +677,3 @@ class VirtualSpeaker(VirtualDevice):
     @property
     def _listed_device(self) -> tuple[str, str]:
         return "input", self.capture_device
-
-
-def _with_prop(props: str | None, key: str, value: str) -> str:
-    """``PIPEWIRE_PROPS`` (a SPA JSON object, ``{ key=value ... }``) with ``key`` set to ``value``."""
-    inner = (props or "").strip()
-    if inner.startswith("{") and inner.endswith("}"):
-        inner = inner[1:-1]
-    return "{ " + f"{inner.strip()} {key}={value}".strip() + " }"
-
-
