@@ -96,6 +96,37 @@ def test_named_devices_stay_when_the_system_defaults_change(audio_server, live):
         raise AssertionError(f"{e}\nengine log:\n{log}") from None
 
 
+def test_with_reconnect_a_microphone_that_goes_away_is_waited_for_and_reopened(audio_server, live):
+    """`--reconnect`: the microphone (noisy_mic) is removed from the server while live runs; live
+    says so in one line and waits, and once the microphone is back it opens it again and the input
+    reaches clean_mic bit for bit, as before."""
+    x = (0.3 * np.random.default_rng(8).standard_normal(16000)).astype(np.float32)
+    p = live("--bypass", "--reconnect")
+    module = next(row.split("\t")[0] for row in audio_server.pactl("list", "short", "modules").splitlines()
+                  if "source_name=noisy_mic" in row)
+    audio_server.pactl("unload-module", module)
+    try:
+        line = p.stderr.readline()                      # the stream stalls (5 s), then:
+        while "waiting for the devices to come back" not in line:
+            assert line, "live ended instead of waiting"
+            line = p.stderr.readline()
+        time.sleep(2.0)                                 # it keeps waiting while the microphone is gone
+        assert p.poll() is None
+    finally:
+        audio_server.pactl("load-module", "module-remap-source", "source_name=noisy_mic", "master=mic_feed.monitor",
+                           "channels=1", "channel_map=mono", "source_properties=device.description=NoisyMic")
+    line = p.stderr.readline()
+    while "Hz; latency" not in line:                    # opened again
+        assert line, "live ended instead of reopening"
+        line = p.stderr.readline()
+    y = audio_server.play_and_record(x, "clean_mic", seconds=4.0, lead=HOLD_LEAD)
+    log = stop(p)
+    try:
+        assert_delivered(y, x, atol=0.0)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nengine log:\n{log}") from None
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root or an rtprio limit")
 def test_with_realtime_priority_both_threads_run_sched_fifo(audio_server, live):
     p = live("--bypass", "--realtime-priority", "20")

@@ -13,6 +13,7 @@ from ..errors import RtDenoiseError
 from ..options import add_control_flags, add_model_flags
 from ..signal.audio import open_input, output_subtype, read_blocks, writable, writing
 from ..signal.streaming import effective_strength
+from . import pactl
 from .builder import build_engine
 from .device_session import DeviceSession
 from .devices import STREAM_STOPPED, DeviceError
@@ -21,6 +22,9 @@ from .file_clock import play_file
 from .virtual_devices import VirtualMic, VirtualSpeaker
 
 log = logging.getLogger(__name__)
+
+#: Seconds between tries to reopen the devices with --reconnect.
+RECONNECT_EVERY_S = 1.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,6 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                          "out denoised on --output (the other side of a call). With --virtual-mic, both at once")
     io.add_argument("--virtual-speaker-name", metavar="NAME",
                     help="with --virtual-speaker: the speaker's node name (default rtdenoise_speaker)")
+    io.add_argument("--reconnect", action="store_true",
+                    help="when a device goes away (or the audio server restarts), wait for it and go on "
+                         "(default: stop with a message)")
     io.add_argument("--in-file", metavar="FILE", help="read this file instead of a device (as if it were a microphone)")
     io.add_argument("--out-file", metavar="FILE", help="with --in-file: write the output here, aligned to the input")
     io.add_argument("--force", action="store_true", help="with --out-file: replace an existing file")
@@ -111,7 +118,10 @@ def _run_files(args: argparse.Namespace) -> int:
 
 
 def _check_directions(args: argparse.Namespace) -> None:
-    """Refuse, before any model loads, options that contradict what --virtual-speaker makes the input."""
+    """Refuse, before any model loads, options that contradict each other."""
+    if args.reconnect and args.record:
+        raise RtDenoiseError("--reconnect and --record: a reopened session would have to write the same files; "
+                             "choose one")
     if not args.virtual_speaker:
         return
     if args.in_file:
@@ -145,12 +155,9 @@ def _sessions(args: argparse.Namespace, stack: contextlib.ExitStack) -> list[Dev
     return [stack.enter_context(session) for session in sessions]
 
 
-def main(args: argparse.Namespace) -> int:
-    effective_strength(args.strength, args.atten_limit)    # checked before any model loads
-    _check_directions(args)
-    if args.in_file:
-        return _run_files(args)
-    lost: list[DeviceSession] = []
+def _run(args: argparse.Namespace) -> list[DeviceSession]:
+    """Open the sessions and run them until Ctrl-C (returns no session) or until audio stops
+    flowing through one (returns those that stopped: their devices went away)."""
     with contextlib.ExitStack() as stack:
         sessions = _sessions(args, stack)
         last = time.monotonic()
@@ -162,10 +169,43 @@ def main(args: argparse.Namespace) -> int:
                     for session in sessions:
                         assert session.engine is not None
                         log.info("%s", session.engine.stats().summary())
-            lost = [session for session in sessions if not session.active
+            return [session for session in sessions if not session.active
                     and session.engine is not None and session.engine.error is None]
         except KeyboardInterrupt:
             log.info("stopping")
+            return []
+
+
+def _reopen(args: argparse.Namespace, nodes: set[str]) -> list[DeviceSession]:
+    """With --reconnect: wait for the devices to come back, then run as before; Ctrl-C ends the
+    wait. ``nodes``: the named devices that are audio-server nodes, which must be listed again
+    first (PortAudio opens a PCM aimed at a node that is gone, and it then records silence)."""
+    from .virtual_devices import rescan_devices
+    log.warning("%s: waiting for the devices to come back (Ctrl-C to stop)", STREAM_STOPPED)
+    while True:
+        time.sleep(RECONNECT_EVERY_S)
+        if not nodes <= pactl.node_names():
+            continue
+        try:
+            rescan_devices()
+            return _run(args)
+        except RtDenoiseError as e:            # devices, or the audio server, not back yet
+            log.debug("not back yet: %s", e)
+
+
+def main(args: argparse.Namespace) -> int:
+    effective_strength(args.strength, args.atten_limit)    # checked before any model loads
+    _check_directions(args)
+    if args.in_file:
+        return _run_files(args)
+    named = {str(d) for d in (args.input, args.output) if d is not None} & (pactl.node_names() if args.reconnect else set())
+    lost = _run(args)
+    try:
+        while lost and args.reconnect and not any(session.abandoned for session in lost):
+            lost = _reopen(args, named)
+    except KeyboardInterrupt:
+        log.info("stopping")
+        return 0
     if lost:
         error = DeviceError(STREAM_STOPPED)
         error.exit_at_once = any(session.abandoned for session in lost)   # PortAudio's own exit would wait on them for good

@@ -67,3 +67,13 @@ def server_rate(env: Mapping[str, str] | None = None, timeout: float = 2.0) -> i
         return spec_rate(info(env, timeout).get("Default Sample Specification", ""))
     except PactlError:
         return None
+
+
+def node_names(env: Mapping[str, str] | None = None, timeout: float = 2.0) -> set[str]:
+    """Names of the server's sources and sinks now (empty where no server answers)."""
+    try:
+        rows = [line.split("\t") for kind in ("sources", "sinks")
+                for line in run("list", "short", kind, env=env, timeout=timeout).splitlines()]
+    except PactlError:
+        return set()
+    return {row[1] for row in rows if len(row) > 1}
