@@ -12,10 +12,9 @@ model) denoises it; one recorder process records `noisy_mic` and `clean_mic` (wh
 * silences on the clean microphone after start-up (runs of exact zeros: the model's output of
   speech in noise never holds one), their count over 10 ms and the longest;
 * the engine's own counters (late hops, xruns, dry-filled samples) from its exit line;
-* the delay through rtdenoise every 5 s (cross-correlation of the two recordings, plus the
-  difference of their capture timestamps): at the start, at the end, and every change over 5 ms.
-  It assumes neither recorder stream drops or adds a sample; over 10 minutes under load the figure
-  fell below the engine's own latency, so read it as a first approximation only;
+* the delay through rtdenoise every 5 s (where the two recordings match, by cross-correlation,
+  timed by PortAudio's capture timestamp of each block, so a block a recorder stream loses does not
+  shift it): at the start, at the end, and every change over 5 ms;
 * with ``--events``: what each event did (default source or sink changed and back, the input
   stopped and started again, a second rtdenoise started and stopped) and whether live still ran.
 
@@ -24,7 +23,6 @@ Run it with nothing else on the machine (it starts its own busy loops).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import signal
 import subprocess
@@ -71,12 +69,14 @@ seconds, out = float(sys.argv[1]), sys.argv[2]
 rate, n = 48000, int(float(sys.argv[1]) * 48000)
 data = {d: np.zeros(n, np.float32) for d in ("noisy_mic", "clean_mic")}
 pos = {d: 0 for d in data}
-t0 = {}
+stamps = {d: np.zeros((n // 480 + 64, 2)) for d in data}   # (sample index, ADC time) of each block
+blocks = {d: 0 for d in data}
 flags = []
 def make(d):
     def cb(i, f, t, s):
         if s: flags.append(f"{d} at {pos[d]}: {s}")
-        t0.setdefault(d, t.inputBufferAdcTime)
+        if blocks[d] < len(stamps[d]):
+            stamps[d][blocks[d]] = (pos[d], t.inputBufferAdcTime); blocks[d] += 1
         k = min(f, n - pos[d]); data[d][pos[d]:pos[d] + k] = i[:k, 0]; pos[d] += k
     return cb
 streams = [sd.InputStream(device=d, samplerate=rate, channels=1, dtype="float32", blocksize=480, latency=0.04,
@@ -84,32 +84,54 @@ streams = [sd.InputStream(device=d, samplerate=rate, channels=1, dtype="float32"
 for s in streams: s.start()
 while min(pos.values()) < n: time.sleep(0.2)
 for s in streams: s.stop()
-np.savez(out, noisy=data["noisy_mic"], clean=data["clean_mic"], t_noisy=t0["noisy_mic"], t_clean=t0["clean_mic"])
+np.savez(out, noisy=data["noisy_mic"], clean=data["clean_mic"], stamps_noisy=stamps["noisy_mic"][:blocks["noisy_mic"]],
+         stamps_clean=stamps["clean_mic"][:blocks["clean_mic"]])
 print("\\n".join(flags[:50]))
 """
 
 
-def delays(noisy: np.ndarray, clean: np.ndarray, offset_s: float, every: float = 5.0) -> list[tuple[float, float]]:
-    """(time s, delay ms) every ``every`` seconds: the lag of ``clean`` behind ``noisy`` at the peak
-    of their cross-correlation over a 2 s stretch, searched up to 400 ms."""
+def delays(noisy: np.ndarray, clean: np.ndarray, stamps_noisy: np.ndarray, stamps_clean: np.ndarray,
+           every: float = 5.0) -> list[tuple[float, float]]:
+    """(time s, delay ms) every ``every`` seconds: where a 2 s stretch of ``noisy`` best matches
+    ``clean`` (cross-correlation, searched up to 400 ms after the same moment), as the difference of
+    the two samples' capture times. The times come from PortAudio's timestamp of each block, so a
+    block one recorder stream lost does not shift the figure (counting samples from a common start
+    did: over 10 minutes under load it drifted below the engine's own latency)."""
     from scipy.signal import correlate
+    time_noisy = lambda i: float(np.interp(i, stamps_noisy[:, 0], stamps_noisy[:, 1]))
+    time_clean = lambda i: float(np.interp(i, stamps_clean[:, 0], stamps_clean[:, 1]))
     out = []
     span, reach = 2 * RATE, int(0.4 * RATE)
     for start in range(RATE, len(noisy) - span - reach, int(every * RATE)):
+        at = int(np.interp(time_noisy(start), stamps_clean[:, 1], stamps_clean[:, 0]))   # the same moment in clean
         ref = noisy[start:start + span].astype(np.float64)
-        seg = clean[start:start + span + reach].astype(np.float64)
-        c = correlate(seg, ref, mode="valid", method="fft")
-        lag = int(np.argmax(c))
-        out.append((start / RATE, 1000 * (lag / RATE + offset_s)))
+        seg = clean[at:at + span + reach].astype(np.float64)
+        if len(seg) < span + reach:
+            break
+        lag = int(np.argmax(correlate(seg, ref, mode="valid", method="fft")))
+        out.append((start / RATE, 1000 * (time_clean(at + lag) - time_noisy(start))))
     return out
 
 
-def zero_runs(x: np.ndarray, at_least: int) -> list[int]:
-    """Lengths of the runs of exact zeros in ``x`` at least ``at_least`` long."""
+def zero_runs(x: np.ndarray, at_least: int) -> list[tuple[int, int]]:
+    """(start, length) of the runs of exact zeros in ``x`` at least ``at_least`` long."""
     z = np.concatenate([[0], (x == 0).astype(np.int8), [0]])
     edges = np.flatnonzero(np.diff(z))
-    runs = edges[1::2] - edges[::2]
-    return [int(r) for r in runs if r >= at_least]
+    return [(int(a), int(b - a)) for a, b in zip(edges[::2], edges[1::2]) if b - a >= at_least]
+
+
+def silences(noisy: np.ndarray, clean: np.ndarray, delay: int, at_least: int) -> tuple[list[int], int]:
+    """Lengths of the silences on the clean microphone that its input did not have (runs of exact
+    zeros in ``clean`` where ``noisy``, ``delay`` samples earlier, was mostly not silent: while the
+    input is stopped, silence out is right), and how many silences were the input's own."""
+    own, theirs = [], 0
+    for start, length in zero_runs(clean, at_least):
+        before = noisy[max(0, start - delay):max(0, start - delay + length)]
+        if len(before) and np.mean(before == 0) > 0.5:
+            theirs += 1
+        else:
+            own.append(length)
+    return own, theirs
 
 
 def main() -> None:
@@ -127,8 +149,10 @@ def main() -> None:
     try:
         feed_file = work / "feed.raw"
         speech_in_noise(seconds + 30).tofile(feed_file)
+        # The harness's own streams are pinned too, so that an event moving the defaults cannot move
+        # them (the feed or the recorder following a default sink or source is not rtdenoise's doing).
         feed_cmd = ["pacat", "--playback", "--raw", "--device=mic_feed", "--format=float32le", f"--rate={RATE}",
-                    "--channels=1", str(feed_file)]
+                    "--channels=1", "--property=node.dont-reconnect=true", str(feed_file)]
         feed = subprocess.Popen(feed_cmd, env=server.env)
         procs.append(feed)
         live_cmd = [sys.executable, "-m", "rtdenoise", "live", "-i", "noisy_mic", "-o", "denoised", "--stats-every", "0"]
@@ -146,7 +170,8 @@ def main() -> None:
         procs += busy
         rec_out = work / "rec.npz"
         recorder = subprocess.Popen([sys.executable, "-c", aud.REALTIME + textwrap.dedent(RECORDER), str(seconds), str(rec_out)],
-                                    env=server.env, stdout=subprocess.PIPE, text=True)
+                                    env={**server.env, "PIPEWIRE_PROPS": "{ node.dont-reconnect=true }"},
+                                    stdout=subprocess.PIPE, text=True)
         procs.append(recorder)
         t0 = time.monotonic()
         events: list[str] = []
@@ -194,14 +219,15 @@ def main() -> None:
                 q.kill()
         aud.stop(server)
     rec = np.load(rec_out)
-    offset = float(rec["t_clean"] - rec["t_noisy"])
     clean = rec["clean"]
     start = int(2 * RATE)                                    # start-up: the model's first hops and the devices
-    runs = zero_runs(clean[start:], int(0.010 * RATE))
-    d = delays(rec["noisy"], clean, offset)
+    d = delays(rec["noisy"], clean, rec["stamps_noisy"], rec["stamps_clean"])
+    typical = int(np.median([ms for _, ms in d]) * RATE / 1000) if d else 0
+    runs, inputs = silences(rec["noisy"][start:], clean[start:], typical, int(0.010 * RATE))
     print(f"\n{a.minutes:g} min at {RATE} Hz, {a.busy} busy loop(s), events every {a.events:g} s; live exit code {code}")
     print(f"silences over 10 ms on the clean microphone after start-up: {len(runs)}"
-          + (f", longest {1000 * max(runs) / RATE:.0f} ms" if runs else ""))
+          + (f", longest {1000 * max(runs) / RATE:.0f} ms" if runs else "")
+          + (f" (and {inputs} where the input itself was silent)" if inputs else ""))
     summary = [line for line in err.splitlines() if line.startswith("hops ")]
     print("engine:", summary[-1] if summary else err.strip().splitlines()[-1:])
     if d:

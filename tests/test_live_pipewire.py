@@ -127,6 +127,38 @@ def test_with_reconnect_a_microphone_that_goes_away_is_waited_for_and_reopened(a
         raise AssertionError(f"{e}\nengine log:\n{log}") from None
 
 
+def test_with_reconnect_live_comes_back_after_the_audio_server_restarts(tiny_model_dir, tmp_path):
+    """`--reconnect` through a restart of the whole audio server (its own, so the suite's stays up):
+    live says it waits, opens the devices again once the server is back, and the input reaches
+    clean_mic bit for bit."""
+    import audio_server as aud
+    server = aud.start(tmp_path / "restarted", 16000)
+    p = None
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "rtdenoise", "live", "--reconnect", "--bypass", "-i", "noisy_mic",
+                              "-o", "denoised", "--rate", "16000", "--in-channels", "1", "--out-channels", "1",
+                              "--stats-every", "0", "-m", "tiny", "--hop", str(HOP), "--lookahead", str(LOOK)],
+                             env={**server.env, "RTDENOISE_MODELS": str(tiny_model_dir)}, stderr=subprocess.PIPE, text=True)
+        for expected in ("Hz; latency", None, "waiting for the devices to come back", "Hz; latency"):
+            if expected is None:
+                aud.start(tmp_path / "restarted", 16000)          # stop everything, start it again
+                continue
+            line = p.stderr.readline()
+            while expected not in line:
+                assert line, f"live ended before {expected!r}"
+                line = p.stderr.readline()
+        x = (0.3 * np.random.default_rng(10).standard_normal(16000)).astype(np.float32)
+        y = server.play_and_record(x, "clean_mic", seconds=4.0, lead=HOLD_LEAD)
+        p.send_signal(signal.SIGINT)
+        err = p.stderr.read()
+        assert p.wait(timeout=60) == 0, err
+        assert_delivered(y, x, atol=0.0)
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+        aud.stop(server)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root or an rtprio limit")
 def test_with_realtime_priority_both_threads_run_sched_fifo(audio_server, live):
     p = live("--bypass", "--realtime-priority", "20")
