@@ -52,6 +52,29 @@ def live(audio_server, tiny_model_dir):
             p.kill()
 
 
+def delivered_exactly(recording, signal, log):
+    """The signal is in the recording bit for bit, once (assert_delivered), or the failure carries
+    the engine's log."""
+    try:
+        assert_delivered(recording, signal, atol=0.0)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nengine log:\n{log}") from None
+
+
+def one_line_error(r, message):
+    """The command failed (exit 1) with ``message`` as its one-line error, and no traceback."""
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == f"rtdenoise: error: {message}", r.stderr
+
+
+def read_until(p, text):
+    """Read live's stderr up to the line holding ``text``; fails if live ends first."""
+    line = p.stderr.readline()
+    while text not in line:
+        assert line, f"live ended before saying {text!r}"
+        line = p.stderr.readline()
+
+
 def stop(p):
     p.send_signal(signal.SIGINT)
     err = p.stderr.read()
@@ -90,10 +113,7 @@ def test_named_devices_stay_when_the_system_defaults_change(audio_server, live):
         audio_server.pactl("set-default-source", source)
         audio_server.pactl("set-default-sink", sink)
     log = stop(p)
-    try:
-        assert_delivered(y, x, atol=0.0)
-    except AssertionError as e:
-        raise AssertionError(f"{e}\nengine log:\n{log}") from None
+    delivered_exactly(y, x, log)
 
 
 def test_with_reconnect_a_microphone_that_goes_away_is_waited_for_and_reopened(audio_server, live):
@@ -106,25 +126,16 @@ def test_with_reconnect_a_microphone_that_goes_away_is_waited_for_and_reopened(a
                   if "source_name=noisy_mic" in row)
     audio_server.pactl("unload-module", module)
     try:
-        line = p.stderr.readline()                      # the stream stalls (5 s), then:
-        while "waiting for the devices to come back" not in line:
-            assert line, "live ended instead of waiting"
-            line = p.stderr.readline()
+        read_until(p, "waiting for the devices to come back")     # the stream stalls (5 s), then
         time.sleep(2.0)                                 # it keeps waiting while the microphone is gone
         assert p.poll() is None
     finally:
         audio_server.pactl("load-module", "module-remap-source", "source_name=noisy_mic", "master=mic_feed.monitor",
                            "channels=1", "channel_map=mono", "source_properties=device.description=NoisyMic")
-    line = p.stderr.readline()
-    while "Hz; latency" not in line:                    # opened again
-        assert line, "live ended instead of reopening"
-        line = p.stderr.readline()
+    read_until(p, "Hz; latency")                        # opened again
     y = audio_server.play_and_record(x, "clean_mic", seconds=4.0, lead=HOLD_LEAD)
     log = stop(p)
-    try:
-        assert_delivered(y, x, atol=0.0)
-    except AssertionError as e:
-        raise AssertionError(f"{e}\nengine log:\n{log}") from None
+    delivered_exactly(y, x, log)
 
 
 def test_with_reconnect_live_comes_back_after_the_audio_server_restarts(tiny_model_dir, tmp_path):
@@ -143,10 +154,7 @@ def test_with_reconnect_live_comes_back_after_the_audio_server_restarts(tiny_mod
             if expected is None:
                 aud.start(tmp_path / "restarted", 16000)          # stop everything, start it again
                 continue
-            line = p.stderr.readline()
-            while expected not in line:
-                assert line, f"live ended before {expected!r}"
-                line = p.stderr.readline()
+            read_until(p, expected)
         x = (0.3 * np.random.default_rng(10).standard_normal(16000)).astype(np.float32)
         y = server.play_and_record(x, "clean_mic", seconds=4.0, lead=HOLD_LEAD)
         p.send_signal(signal.SIGINT)
@@ -300,10 +308,7 @@ def test_live_virtual_mic_carries_the_output_to_other_programs_and_goes_away_on_
         rec.send_signal(signal.SIGINT)
         rec.wait(timeout=10)
     log = stop(p)
-    try:
-        assert_delivered(np.fromfile(raw, np.float32), x, atol=0.0)
-    except AssertionError as e:
-        raise AssertionError(f"{e}\nengine log:\n{log}") from None
+    delivered_exactly(np.fromfile(raw, np.float32), x, log)
     assert "rtdenoise_mic" not in audio_server.pactl("list", "short", "sources")
 
 
@@ -416,9 +421,8 @@ def test_the_default_microphone_being_an_rtdenoise_microphone_is_refused_in_one_
                                capture_output=True, text=True, timeout=120)
         finally:
             audio_server.pactl("set-default-source", before)
-    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
-    assert r.stderr.strip().splitlines()[-1] == ("rtdenoise: error: the system's default microphone is 'other_mic', "
-                                                 "an rtdenoise virtual microphone: name the real microphone with --input")
+    one_line_error(r, "the system's default microphone is 'other_mic', an rtdenoise virtual microphone: name the "
+                      "real microphone with --input")
     assert "rtdenoise_mic" not in audio_server.pactl("list", "short", "sources")
 
 
@@ -445,10 +449,7 @@ def test_live_virtual_speaker_carries_what_programs_play_into_it_to_the_output_a
     y = audio_server.play_and_record(x, "clean_mic", seconds=4.0, play="rtdenoise_speaker", lead=HOLD_LEAD,
                                      prelude=alsa_names(tmp_path, playback=["rtdenoise_speaker"]))
     log = stop(p)
-    try:
-        assert_delivered(y, x, atol=0.0)
-    except AssertionError as e:
-        raise AssertionError(f"{e}\nengine log:\n{log}") from None
+    delivered_exactly(y, x, log)
     assert "rtdenoise_speaker" not in audio_server.pactl("list", "short", "sinks")
 
 
@@ -467,10 +468,7 @@ def test_a_virtual_microphone_and_a_virtual_speaker_run_together_each_in_its_own
                                                 prelude=alsa_names(tmp_path, playback=["rtdenoise_speaker"]))
     log = stop(p)
     for heard, sent in ((heard_mine, mine), (heard_theirs, theirs)):
-        try:
-            assert_delivered(heard, sent, atol=0.0)
-        except AssertionError as e:
-            raise AssertionError(f"{e}\nengine log:\n{log}") from None
+        delivered_exactly(heard, sent, log)
     assert "rtdenoise_speaker" not in audio_server.pactl("list", "short", "sinks")
     assert "rtdenoise_mic" not in audio_server.pactl("list", "short", "sources")
 
@@ -484,9 +482,8 @@ def test_playing_the_virtual_speaker_into_itself_is_refused_in_one_line(audio_se
                                        env={**audio_server.env, "RTDENOISE_MODELS": str(tiny_model_dir)},
                                        capture_output=True, text=True, timeout=120)
     r = run("-o", "rtdenoise_speaker")
-    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
-    assert r.stderr.strip().splitlines()[-1] == ("rtdenoise: error: the output 'rtdenoise_speaker' is rtdenoise's own "
-                                                 "virtual speaker: name the real speakers with --output")
+    one_line_error(r, "the output 'rtdenoise_speaker' is rtdenoise's own virtual speaker: name the real speakers "
+                      "with --output")
     before = audio_server.pactl("get-default-sink").strip()
     with VirtualSpeaker("other_speaker", env=audio_server.env, configure_sounddevice=False):
         audio_server.pactl("set-default-sink", "other_speaker")
@@ -494,7 +491,6 @@ def test_playing_the_virtual_speaker_into_itself_is_refused_in_one_line(audio_se
             r = run()
         finally:
             audio_server.pactl("set-default-sink", before)
-    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
-    assert r.stderr.strip().splitlines()[-1] == ("rtdenoise: error: the system's default output is 'other_speaker', "
-                                                 "an rtdenoise virtual device: name the real speakers with --output")
+    one_line_error(r, "the system's default output is 'other_speaker', an rtdenoise virtual device: name the real "
+                      "speakers with --output")
     assert "rtdenoise_speaker" not in audio_server.pactl("list", "short", "sinks")

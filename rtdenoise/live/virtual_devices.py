@@ -288,6 +288,13 @@ class VirtualDevice:
         """(sounddevice kind, name) of the device this process must see once configured."""
         raise NotImplementedError
 
+    def _pcm(self, plugin: str, direction: str, node: str, pulse_device: str | None = None) -> str:
+        """The plugin's PCM that reaches server node ``node`` in ``direction`` (``playback`` or
+        ``capture``); PulseAudio's plugin names a sink's monitor as a device of its own."""
+        if plugin == "pipewire":
+            return f'type pipewire; {direction}_node "{node}"; channels {self.channels}'
+        return f'type pulse; device "{pulse_device or node}"'
+
     # --- public API -------------------------------------------------------------------------------
 
     @property
@@ -605,14 +612,8 @@ class VirtualMic(VirtualDevice):
                  self.server or "the audio server", self.output_device)
 
     def _pcms(self, plugin: str) -> list[tuple[str, str, str, str]]:
-        if plugin == "pipewire":
-            out_pcm = f'type pipewire; playback_node "{self.sink_name}"; channels {self.channels}'
-            mic_pcm = f'type pipewire; capture_node "{self.source_name}"; channels {self.channels}'
-        else:
-            out_pcm = f'type pulse; device "{self.sink_name}"'
-            mic_pcm = f'type pulse; device "{self.source_name}"'
-        return [(self.sink_name, "playback", out_pcm, self.sink_description),
-                (self.source_name, "capture", mic_pcm, self.source_description)]
+        return [(self.sink_name, "playback", self._pcm(plugin, "playback", self.sink_name), self.sink_description),
+                (self.source_name, "capture", self._pcm(plugin, "capture", self.source_name), self.source_description)]
 
     @property
     def _listed_device(self) -> tuple[str, str]:
@@ -665,14 +666,9 @@ class VirtualSpeaker(VirtualDevice):
 
     def _pcms(self, plugin: str) -> list[tuple[str, str, str, str]]:
         self._plugin = plugin
-        if plugin == "pipewire":
-            play_pcm = f'type pipewire; playback_node "{self.sink_name}"; channels {self.channels}'
-            monitor_pcm = f'type pipewire; capture_node "{self.sink_name}"; channels {self.channels}'
-        else:
-            play_pcm = f'type pulse; device "{self.sink_name}"'
-            monitor_pcm = f'type pulse; device "{self.sink_name}.monitor"'
-        return [(self.play_device, "playback", play_pcm, self.sink_description),
-                (self.capture_device, "capture", monitor_pcm, f"what is played into {self.sink_description}")]
+        monitor = self._pcm(plugin, "capture", self.sink_name, pulse_device=f"{self.sink_name}.monitor")
+        return [(self.play_device, "playback", self._pcm(plugin, "playback", self.sink_name), self.sink_description),
+                (self.capture_device, "capture", monitor, f"what is played into {self.sink_description}")]
 
     @property
     def _listed_device(self) -> tuple[str, str]:
