@@ -263,3 +263,18 @@ def test_recipes_for_other_systems():
     assert "BlackHole" in platform_recipe("Darwin")
     assert "VB-CABLE" in platform_recipe("Windows") and "CABLE Output" in platform_recipe("Windows")
     assert "--virtual-mic" in platform_recipe("Linux")
+
+
+def test_stream_properties_reach_only_the_streams_opened_inside_and_keep_the_users_own(monkeypatch):
+    """PIPEWIRE_PROPS (the only way to give a stream properties through PipeWire's ALSA plugin) holds
+    the extra properties while the streams open, beside any the user set, and is restored after."""
+    import os
+    from rtdenoise.live.devices import stream_properties
+    monkeypatch.delenv("PIPEWIRE_PROPS", raising=False)
+    with stream_properties({"node.dont-reconnect": "true"}):
+        assert os.environ["PIPEWIRE_PROPS"] == "{ node.dont-reconnect=true }"
+    assert "PIPEWIRE_PROPS" not in os.environ
+    monkeypatch.setenv("PIPEWIRE_PROPS", "{ media.role=Communication }")
+    with stream_properties({"node.dont-reconnect": "true", "stream.capture.sink": "true"}):
+        assert os.environ["PIPEWIRE_PROPS"] == "{ media.role=Communication node.dont-reconnect=true stream.capture.sink=true }"
+    assert os.environ["PIPEWIRE_PROPS"] == "{ media.role=Communication }"

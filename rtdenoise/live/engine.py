@@ -241,7 +241,8 @@ class LiveEngine:
         self._corrections = 0
         self._hold_seen = 0                               # looks in a row that found the latency off
         self._settled_delay: float | None = None          # the devices' delay once settled: what the hold keeps
-        self._xfade = (0.5 - 0.5 * np.cos(np.pi * (np.arange(max(1, ms(2.0))) + 0.5) / max(1, ms(2.0)))).astype(np.float32)
+        fade = max(1, ms(2.0))
+        self._xfade = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade) + 0.5) / fade)).astype(np.float32)   # 0 -> 1
         self._set_safety(ms(20.0 if config.safety_ms is None else config.safety_ms))
         self._played = {"out": 0, "noise": 0}
         self._flowing = {"out": False, "noise": False}     # a real sample has been played: start-up is over
@@ -424,7 +425,7 @@ class LiveEngine:
         crossfaded: to shed ``k``, the stream fades from where it is into ``k`` samples ahead; to add,
         it fades back ``k`` samples and plays them again."""
         F = len(self._xfade)
-        k = min(abs(self._pending), len(out) - F)
+        k = min(abs(self._pending), len(out) - F, len(out) - F if noise is None else len(noise) - F)
         if k <= 0:
             return out, noise
 
@@ -485,12 +486,12 @@ class LiveEngine:
         for _ in range(3):
             self.denoiser.warm_up()
         self._compute_estimate = (time.perf_counter() - t0) / 3
+        # The margin the compute needs: a block, twice G's time and 4 ms. The default safety is at
+        # least that; the latency hold may shed down to it.
+        need = int(np.ceil((self.block / self.rate + 2.0 * self._compute_estimate + 0.004) * self.rate))
         if self.config.safety_ms is None:
-            need = self.block / self.rate + 2.0 * self._compute_estimate + 0.004
-            self._set_safety(max(self.safety, int(np.ceil(need * self.rate))))
-        # The hold may shed down to the margin the compute needs, as the default safety reckons it.
-        need = self.block / self.rate + 2.0 * self._compute_estimate + 0.004
-        self._shift_floor = min(0, int(np.ceil(need * self.rate)) - self.safety)
+            self._set_safety(max(self.safety, need))
+        self._shift_floor = min(0, need - self.safety)
         # PortAudio flags in the stream's first moments are the device starting, not a glitch in
         # audio already flowing: through PipeWire's ALSA plugin nearly every duplex stream here
         # reports one output underflow 16 to 64 ms in (with priming by the callback too). Start-up
