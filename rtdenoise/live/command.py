@@ -148,10 +148,11 @@ def _sessions(args: argparse.Namespace, stack: contextlib.ExitStack) -> list[Dev
                                       args.input, None if args.virtual_speaker else args.output,
                                       noise_device=args.noise_device, virtual_mic=mic,
                                       virtual_mic_name=args.virtual_mic_name, **common))
-    if args.virtual_speaker:
-        sessions.append(DeviceSession(lambda rate, cin, cout, noise: _engine(args, rate, cin, cout, record=not mic),
-                                      None, args.output, virtual_speaker=speaker,
-                                      virtual_speaker_name=args.virtual_speaker_name, **common))
+    if args.virtual_speaker:                 # --record and --noise-device are the microphone's, where there is one
+        sessions.append(DeviceSession(lambda rate, cin, cout, noise: _engine(args, rate, cin, cout, noise=noise,
+                                                                             record=not mic),
+                                      None, args.output, noise_device=None if mic else args.noise_device,
+                                      virtual_speaker=speaker, virtual_speaker_name=args.virtual_speaker_name, **common))
     return [stack.enter_context(session) for session in sessions]
 
 
