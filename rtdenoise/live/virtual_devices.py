@@ -64,7 +64,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from ..errors import RtDenoiseError
 from . import pactl
@@ -94,6 +94,7 @@ OWNER_PROPERTY = "rtdenoise.owner"
 
 _HANDLED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 _SignalHandler = Callable[[int, FrameType | None], Any] | int | None
+_Device = TypeVar("_Device", bound="VirtualDevice")
 
 
 def platform_recipe(system: str | None = None) -> str:
@@ -302,7 +303,7 @@ class VirtualDevice:
         """Server module indices loaded and not yet unloaded, in load order."""
         return tuple(self._module_ids)
 
-    def open(self) -> VirtualDevice:
+    def open(self: _Device) -> _Device:
         """Create the nodes; on any failure (Ctrl-C included) remove what was made and re-raise."""
         with self._lock:
             if self._open:
@@ -349,7 +350,7 @@ class VirtualDevice:
                 atexit.unregister(self.close)
                 self._open = False
 
-    def __enter__(self):
+    def __enter__(self: _Device) -> _Device:
         return self.open()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
