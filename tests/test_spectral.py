@@ -196,6 +196,23 @@ def test_config_checks_and_presets():
     assert 20e6 < net.macs_per_frame() * 16000 / 256 < 100e6         # MAC per second of audio
 
 
+def test_the_20_ms_preset_frames_every_10_ms_with_the_layers_of_spectral_real():
+    """RNNoise's and DeepFilterNet's framing (320/160 at 16 kHz, 960/480 at 48 kHz): 20 ms of
+    latency, and the same layer shapes as ``spectral-real``, so a run can start from its weights."""
+    cfg = preset("spectral-real-20ms")
+    assert (cfg.latency, cfg.hop, cfg.df_gain) == (320, 160, True)
+    shapes = lambda name: {k: v.shape for k, v in SpectralCanceler(preset(name)).state_dict().items()}
+    assert shapes("spectral-real-20ms") == shapes("spectral-real")
+    net = random_spectral("spectral-real-20ms", spread=0.05)
+    x = np.random.default_rng(3).standard_normal(48000).astype(np.float32) * 0.1
+    den = StreamingDenoiser(net, backend="torch", rate=48000)
+    assert (den.config.window, den.config.hop, den.delay) == (960, 480, 480)
+    y = _stream(den, x, 441)
+    offline = enhance_rows(net, x, backend="torch", rate=48000)[0]
+    scale = float(np.abs(offline).max())
+    assert float(np.abs(y[480:480 + len(x)] - offline).max()) <= TOL * scale
+
+
 def test_with_df_gain_the_band_gains_silence_the_deep_filter_bins_too():
     """Gains shut (a sigmoid far below zero) silence every bin only where they also reach the deep
     filter's: without ``df_gain`` its taps, at the identity, pass the low bins through."""

@@ -132,7 +132,6 @@ class SpectralConfig:
     # silent target they still left the noise 25 dB down where the sigmoid gains above reached 75 dB;
     # a saturating gain gives those bins the same way to silence.
     df_gain: bool = False
-
     def __post_init__(self) -> None:
         if self.n_fft < 16 or self.n_fft % 2 or self.hop * 2 != self.n_fft:
             raise ValueError("hop must be half of n_fft (square-root Hann windows overlap-add to one only at 50%)")
@@ -209,6 +208,10 @@ SPECTRAL_PRESETS: dict[str, SpectralConfig] = {
     # The same at the same cost, with the band gains over the deep filter too (``df_gain``): the
     # model trained on real noise and pauses.
     "spectral-real": SpectralConfig(df_gain=True),
+    # The framing trial: 20 ms frames every 10 ms (320/160 at 16 kHz, 960/480 at 48 kHz, RNNoise's
+    # and DeepFilterNet's), so 20 ms of algorithmic latency. The deep filter keeps its 64 bins (now
+    # 0 to 3.2 kHz), so every layer has spectral-real's shape and can start from its weights.
+    "spectral-real-20ms": SpectralConfig(n_fft=320, hop=160, df_gain=True),
     # For tests and smoke runs only.
     "spectral-tiny": SpectralConfig(bands=8, df_bins=16, df_order=2, hidden=16, layers=1),
 }
