@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import sys
 from collections import defaultdict
 
@@ -35,13 +36,10 @@ def scores(path: str, part: str | None) -> tuple[str, dict[str, dict]]:
 
 
 def interval(d: list[float]) -> tuple[float, float]:
-    """Mean and half-width of its 95% interval."""
-    n = len(d)
-    mean = sum(d) / n
-    if n < 2:
-        return mean, math.nan
-    sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1))
-    return mean, stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+    """Mean and half-width of its 95% interval (none from one pair)."""
+    if len(d) < 2:
+        return d[0], math.nan
+    return statistics.fmean(d), stats.t.ppf(0.975, len(d) - 1) * stats.sem(d)
 
 
 def main() -> None:

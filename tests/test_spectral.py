@@ -202,8 +202,9 @@ def test_the_20_ms_preset_frames_every_10_ms_with_the_layers_of_spectral_real():
     latency, and the same layer shapes as ``spectral-real``, so a run can start from its weights."""
     cfg = preset("spectral-real-20ms")
     assert (cfg.latency, cfg.hop, cfg.df_gain) == (320, 160, True)
-    shapes = lambda name: {k: v.shape for k, v in SpectralCanceler(preset(name)).state_dict().items()}
-    assert shapes("spectral-real-20ms") == shapes("spectral-real")
+    shapes = [{k: v.shape for k, v in SpectralCanceler(preset(n)).state_dict().items()}
+              for n in ("spectral-real-20ms", "spectral-real")]
+    assert shapes[0] == shapes[1]
     net = random_spectral("spectral-real-20ms", spread=0.05)
     x = np.random.default_rng(3).standard_normal(48000).astype(np.float32) * 0.1
     den = StreamingDenoiser(net, backend="torch", rate=48000)

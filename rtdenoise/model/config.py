@@ -132,6 +132,7 @@ class SpectralConfig:
     # silent target they still left the noise 25 dB down where the sigmoid gains above reached 75 dB;
     # a saturating gain gives those bins the same way to silence.
     df_gain: bool = False
+
     def __post_init__(self) -> None:
         if self.n_fft < 16 or self.n_fft % 2 or self.hop * 2 != self.n_fft:
             raise ValueError("hop must be half of n_fft (square-root Hann windows overlap-add to one only at 50%)")
