@@ -32,6 +32,7 @@ COMMANDS = {
     "eval": ("evaluation.command", "PESQ, STOI and SI-SDR of the noisy input and a model on the validation groups or pairs"),
     "bench": ("bench.command", "rtdenoise and its peers (RNNoise, DeepFilterNet3, spectral gating): quality and speed, one run"),
     "train": ("training.command", "train a generator of either family in the GAN (G, CD, ND) on speech and noise recordings"),
+    "train-upper": ("training.upper_band", "learn a spectral model's band above 8 kHz (for 32 and 48 kHz audio) beside the model, frozen"),
 }
 
 

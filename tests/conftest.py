@@ -166,3 +166,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "audio_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.flaky(reruns=AUDIO_RERUNS))
+
+
+@pytest.fixture(scope="session")
+def fullband_data(tmp_path_factory):
+    """Extra index files as the shared data has them: full-band speech of train and valid actors
+    (train actors' clips are a 200 Hz tone, valid ones' 1 kHz, so a test can tell them apart),
+    16 kHz speech that must be ignored, and real noise above and below 16 kHz."""
+    root = tmp_path_factory.mktemp("fbdata")
+    FS = 48000
+    t = np.arange(FS) / FS
+    speech, noise = [], []
+    for split, hz in (("train", 200.0), ("valid", 1000.0)):
+        for k in range(2):
+            rel = f"speech/fullband/{split}{k}/clip.flac"
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            sf.write(root / rel, 0.2 * np.sin(2 * np.pi * hz * t), FS)
+            speech.append({"path": rel, "split": split, "speaker": f"{split}{k}", "gender": "F", "seconds": "1",
+                           "rate": str(FS), "bandwidth_hz": "20000", "license": "x", "transcript": "x"})
+    speech.append({"path": "speech/extra/x.flac", "split": "valid", "speaker": "x", "gender": "M", "seconds": "1",
+                   "rate": "16000", "bandwidth_hz": "8000", "license": "x", "transcript": "x"})
+    rng = np.random.default_rng(0)
+    for name, split, bw in (("wide", "valid", 20000), ("narrow", "valid", 9000), ("train", "train", 20000)):
+        rel = f"noise/real/{name}.flac"
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(root / rel, 0.1 * rng.standard_normal(2 * FS), FS)
+        noise.append({"path": rel, "source": "t", "category": name, "split": split, "seconds": "2", "rate": str(FS),
+                      "bandwidth_hz": str(bw), "license": "x"})
+    for index, rows in (("speech/index-extra.csv", speech), ("noise/index-real.csv", noise)):
+        write_index(root / index, rows)
+    return root

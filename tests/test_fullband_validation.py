@@ -1,43 +1,12 @@
 """Validation at full band: a 48 kHz group from valid rows only, and the metrics that see its top band."""
 import numpy as np
 import pytest
-import soundfile as sf
 
-from conftest import write_index
 from rtdenoise.data.fullband import fullband_examples
 from rtdenoise.evaluation.evaluate import FULLBAND, evaluate, summarise, table, validation_examples
 from rtdenoise.evaluation.metrics import log_spectral_distance, score
 
 FS = 48000
-
-
-@pytest.fixture(scope="module")
-def fullband_data(tmp_path_factory):
-    """Extra index files as the shared data has them: full-band speech of train and valid actors
-    (train actors' clips are a 200 Hz tone, valid ones' 1 kHz, so a test can tell them apart),
-    16 kHz speech that must be ignored, and real noise above and below 16 kHz."""
-    root = tmp_path_factory.mktemp("fbdata")
-    t = np.arange(FS) / FS
-    speech, noise = [], []
-    for split, hz in (("train", 200.0), ("valid", 1000.0)):
-        for k in range(2):
-            rel = f"speech/fullband/{split}{k}/clip.flac"
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            sf.write(root / rel, 0.2 * np.sin(2 * np.pi * hz * t), FS)
-            speech.append({"path": rel, "split": split, "speaker": f"{split}{k}", "gender": "F", "seconds": "1",
-                           "rate": str(FS), "bandwidth_hz": "20000", "license": "x", "transcript": "x"})
-    speech.append({"path": "speech/extra/x.flac", "split": "valid", "speaker": "x", "gender": "M", "seconds": "1",
-                   "rate": "16000", "bandwidth_hz": "8000", "license": "x", "transcript": "x"})
-    rng = np.random.default_rng(0)
-    for name, split, bw in (("wide", "valid", 20000), ("narrow", "valid", 9000), ("train", "train", 20000)):
-        rel = f"noise/real/{name}.flac"
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        sf.write(root / rel, 0.1 * rng.standard_normal(2 * FS), FS)
-        noise.append({"path": rel, "source": "t", "category": name, "split": split, "seconds": "2", "rate": str(FS),
-                      "bandwidth_hz": str(bw), "license": "x"})
-    for index, rows in (("speech/index-extra.csv", speech), ("noise/index-real.csv", noise)):
-        write_index(root / index, rows)
-    return root
 
 
 def test_the_fullband_group_is_48khz_valid_actors_in_valid_real_noise_that_reaches_above_16khz(fullband_data):

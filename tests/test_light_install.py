@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from conftest import ROOT, voiced
-from rtdenoise.model.pretrained import find_model, model_dirs, read_config, sha256
+from rtdenoise.model.pretrained import find_model, model_dirs, model_files, read_config, sha256
 
 NOTORCH = Path(__file__).resolve().parent / "notorch"
 PCM16 = 1.0 / 32768
@@ -110,7 +110,7 @@ def test_a_damaged_shipped_graph_is_refused_in_one_line(tmp_path, noisy):
     folder.mkdir()
     src = find_model(SHIPPED[0])
     saved = read_config(src)
-    for f in [saved["weights"], *(g["file"] for g in saved["graphs"].values())]:
+    for f in model_files(saved):
         (folder / f).write_bytes((src.parent / f).read_bytes())
     (folder / src.name).write_text(json.dumps(saved))
     first = next(iter(saved["graphs"].values()))["file"]
@@ -164,7 +164,7 @@ def test_installed_packages_carry_every_shipped_file():
     setup = (ROOT / "setup.cfg").read_text()
     for name in SHIPPED:
         saved = read_config(ROOT / "models" / f"{name}.json")
-        for f in [f"{name}.json", saved["weights"], f"{name}.md", *(g["file"] for g in saved["graphs"].values())]:
+        for f in [f"{name}.json", f"{name}.md", *model_files(saved)]:
             assert f"models/{f}" in setup, f
             assert (ROOT / "models" / f).stat().st_size < 50e6
 

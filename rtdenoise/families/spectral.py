@@ -73,17 +73,19 @@ class SpectralFamily(Family):
         cfg = model.config
         skip = lambda state, spec: skip_frame(state, spec, cfg)
         zeros = lambda batch: initial_state(cfg, batch)
+        upper = getattr(model, "upper_band", None)          # loaded with a model that ships one
         if name == "torch":
             return Backend("torch", backends.spectral_torch_fn(model), backends.torch_label(model),
-                           initial_state=zeros, skip=skip)
+                           initial_state=zeros, skip=skip, upper=upper)
         if name == "onnx":
             threads = threads or backends.default_threads()
             return Backend("onnx", graphs.step_fn(model, self, threads, precision),
                            f"onnx {precision} ({backends.threads_label(threads)})", precision, threads,
-                           initial_state=zeros, skip=skip)
+                           initial_state=zeros, skip=skip, upper=upper)
         from ..model.cuda import DTYPES, step_fn
         fn, initial, skip_on_gpu = step_fn(model, DTYPES[precision])
-        return Backend("cuda", fn, backends.cuda_label(precision), precision, initial_state=initial, skip=skip_on_gpu)
+        return Backend("cuda", fn, backends.cuda_label(precision), precision, initial_state=initial, skip=skip_on_gpu,
+                       upper=upper)
 
     def cache_name(self, config: Any, precision: str, tail: int | None) -> str:
         return f"spectral-{precision}"
@@ -100,7 +102,8 @@ class SpectralFamily(Family):
         return [("fp32", None)]
 
     def hop_core(self, backend: Backend, framing: StreamConfig, config: Any, preemphasis: float | None) -> stft.SpectralHop:
-        return stft.SpectralHop(backend.fn, backend.initial_state, backend.skip, config, self._factor(config, framing.rate))
+        return stft.SpectralHop(backend.fn, backend.initial_state, backend.skip, config, self._factor(config, framing.rate),
+                                backend.upper)
 
     def _factor(self, config: Any, rate: int | None) -> int:
         return self.check_rate(config, rate) // config.sample_rate
@@ -108,13 +111,14 @@ class SpectralFamily(Family):
     def enhance(self, model: Any, backend: Backend, x: np.ndarray, overlap_hop: int | None,
                 progress: Progress | None, rate: int | None = None) -> np.ndarray:
         self.check_overlap_hop(model.config, overlap_hop)
-        return stft.enhance(backend.fn, backend.initial_state, x, model.config, progress, self._factor(model.config, rate))
+        return stft.enhance(backend.fn, backend.initial_state, x, model.config, progress, self._factor(model.config, rate),
+                            backend.upper)
 
     def block_enhancer(self, model: Any, backend: Backend, rows: int, overlap_hop: int | None,
                        progress: Progress | None, rate: int | None = None) -> stft.BlockEnhancer:
         self.check_overlap_hop(model.config, overlap_hop)
         return stft.BlockEnhancer(backend.fn, backend.initial_state, model.config, rows, progress,
-                                  self._factor(model.config, rate))
+                                  self._factor(model.config, rate), backend.upper)
 
     def like_stream(self, model: Any, backend: Backend, x: np.ndarray, framing: StreamConfig,
                     preemphasis: float | None = None) -> np.ndarray:

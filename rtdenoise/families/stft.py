@@ -18,11 +18,11 @@ stream, so that the two give the same samples:
 the frames are ``f`` times longer (1536/768): the same 31.25 Hz bins and the same 32 ms, so no
 resampling and no added latency. Their lowest bins are the model's whole spectrum, scaled by
 ``1 / f`` (a window ``f`` times longer sums ``f`` times the samples), and go through the network as
-at its own rate. The bins above its Nyquist get one gain per frame: the share of its top band's
-energy (4 to 8 kHz) that the model keeps in that frame, between a floor and one, smoothed over
-frames. Where the model keeps the sibilants and air of speech at 4 to 8 kHz, the band above is
-kept with them; where it takes noise away there, the band above goes as much. One gain for the
-whole upper band cannot make musical noise.
+at its own rate. The bins above its Nyquist get their gains from the model's learned head
+(:mod:`rtdenoise.model.upper_band`) where it ships one. Without one they get one gain per frame:
+the share of its top band's energy (4 to 8 kHz) that the model keeps in that frame, between a floor
+and one, smoothed over frames. Where the model keeps the sibilants and air of speech at 4 to 8 kHz,
+the band above is kept with them; where it takes noise away there, the band above goes as much.
 
 A hop the caller has no time for (``run_model=False``) passes its frame through unchanged, so the
 overlap-add itself crossfades from the enhanced output to the dry input over one hop and back
@@ -41,6 +41,7 @@ from scipy.signal import lfilter
 
 from ..model.config import SpectralConfig
 from ..model.spectral_numpy import frame_count, sqrt_hann
+from ..model.upper_band import UpperBandFile
 from ..model.types import SkipFn, StepFn
 
 #: Frames per call when a whole signal runs: bounds memory for long files (the state carries over).
@@ -64,10 +65,12 @@ class Band:
     """The frames of a stream at ``factor`` times a spectral model's rate, and the model's place in
     them (see the module docstring). ``factor`` 1 is the model's own framing, unchanged."""
 
-    def __init__(self, config: SpectralConfig, factor: int = 1) -> None:
+    def __init__(self, config: SpectralConfig, factor: int = 1, upper: UpperBandFile | None = None) -> None:
         if factor < 1 or factor != int(factor):
             raise ValueError(f"factor must be a whole number of times the model's rate, got {factor}")
         self.config, self.factor = config, int(factor)
+        #: The model's learned head for the bins above its Nyquist, if it ships one; else the rule below.
+        self.learned = upper.at(config, self.factor) if upper is not None and self.factor > 1 else None
         self.n_fft, self.hop = config.n_fft * self.factor, config.hop * self.factor
         self.bins = self.n_fft // 2 + 1
         lo, hi = (int(round(hz * config.n_fft / config.sample_rate)) for hz in REFERENCE_HZ)
@@ -77,8 +80,11 @@ class Band:
         self.fft = np.fft if self.factor == 1 else scipy.fft
 
     def initial_gain(self, rows: int) -> np.ndarray:
-        """The upper band's gain state before the first frame: for each row, the smoothed energies
-        it follows (:meth:`_upper`), none yet."""
+        """The upper band's gain state before the first frame: for each row, the learned head's
+        (:meth:`UpperBand.initial_state`), or the smoothed energies the rule follows
+        (:meth:`_upper`), none yet."""
+        if self.learned is not None:
+            return self.learned.initial_state(rows)
         return np.zeros((rows, 4), np.float64)
 
     def run(self, fn: StepFn, spec: np.ndarray, state: list, gain: np.ndarray
@@ -91,10 +97,14 @@ class Band:
         m, f = self.config.bins, np.float32(self.factor)
         low = np.ascontiguousarray(spec[:, :, :m] / f)
         y, state = fn(low, state)
-        g, gain = self._upper(low, y, spec[:, :, m:], gain)
         out = spec.copy()
         out[:, :, :m] = y * f
-        out[:, :, m:] *= g[:, :, None, None]
+        if self.learned is not None:
+            g, gain = self.learned.gains(low, y, spec[:, :, m:], gain)
+            out[:, :, m:] *= g[..., None]
+        else:
+            g, gain = self._upper(low, y, spec[:, :, m:], gain)
+            out[:, :, m:] *= g[:, :, None, None]
         return out, state, gain
 
     def _upper(self, x: np.ndarray, y: np.ndarray, upper: np.ndarray, previous: np.ndarray
@@ -182,10 +192,10 @@ def run(band: Band, fn: StepFn, spec: np.ndarray, state: list, gain: np.ndarray,
 
 
 def enhance(fn: StepFn, initial_state: Callable[[int], list[np.ndarray]], x: np.ndarray, config: SpectralConfig,
-            progress: Callable[[int], None] | None = None, factor: int = 1) -> np.ndarray:
+            progress: Callable[[int], None] | None = None, factor: int = 1, upper: UpperBandFile | None = None) -> np.ndarray:
     """Rows of audio at ``factor`` times the model's rate [rows, n] (or [n]) enhanced from a silent
     start: exactly what a stream emits for them, without its delay."""
-    band = Band(config, factor)
+    band = Band(config, factor, upper)
     x = np.atleast_2d(np.asarray(x, np.float32))
     spec = analyse(x, config, factor)
     out = run(band, fn, spec, initial_state(len(x)), band.initial_gain(len(x)), progress=progress)[0]
@@ -198,8 +208,9 @@ class BlockEnhancer:
     carried from block to block, so memory is bounded by the block, not the signal."""
 
     def __init__(self, fn: StepFn, initial_state: Callable[[int], list[np.ndarray]], config: SpectralConfig,
-                 rows: int, progress: Callable[[int], None] | None = None, factor: int = 1) -> None:
-        self.band = band = Band(config, factor)
+                 rows: int, progress: Callable[[int], None] | None = None, factor: int = 1,
+                 upper: UpperBandFile | None = None) -> None:
+        self.band = band = Band(config, factor, upper)
         N, H = band.n_fft, band.hop
         self.config, self._fn, self._progress = config, fn, progress
         self._buf = np.zeros((rows, N - H), np.float32)      # from the start of the next frame's window
@@ -256,9 +267,9 @@ class SpectralHop:
     Preallocated: a hop allocates little beyond what the backend returns."""
 
     def __init__(self, fn: StepFn, initial_state: Callable[[int], list[np.ndarray]], skip: SkipFn,
-                 config: SpectralConfig, factor: int = 1) -> None:
+                 config: SpectralConfig, factor: int = 1, upper: UpperBandFile | None = None) -> None:
         self.config = config
-        self.band = band = Band(config, factor)
+        self.band = band = Band(config, factor, upper)
         N, H = band.n_fft, band.hop
         self._fn, self._skip = fn, skip
         self.state = initial_state(1)

@@ -51,6 +51,7 @@ import numpy as np
 from ..errors import BackendError
 from .pretrained import NEEDS_TORCH, torch_module
 from .types import StepFn, WindowFn
+from .upper_band import UpperBandFile
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class Backend:
     # the state after a frame the network did not run on.
     initial_state: "Callable[[int], list] | None" = None
     skip: "Callable[[list, np.ndarray], list] | None" = None
+    # ... and the learned head of the band above the model's Nyquist, where the model ships one.
+    upper: "UpperBandFile | None" = None
 
     @property
     def stateful(self) -> bool:

@@ -25,7 +25,8 @@ from typing import Any
 
 from ..errors import ModelError
 from .config import AnyConfig, config_from_dict
-from .format import FORMAT, graph_key, sha256
+from .format import FORMAT, sha256
+from .upper_band import UpperBandFile, read_upper_band
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,7 @@ class GraphModel:
     source: Path
     metadata: dict[str, Any]
     graphs: Graphs
+    upper_band: UpperBandFile | None = None
 
     def __repr__(self) -> str:
         return f"GraphModel({self.source.stem}, {type(self.config).family} family, graphs: {', '.join(self.graphs.entries)})"
@@ -174,8 +176,30 @@ def load_model(model: str | os.PathLike[str] | None = None, device: Any = None) 
             raise ModelError(f"{cfg_path}: no ONNX graph ships with this model, and exporting one needs PyTorch: "
                              f"{NEEDS_TORCH}")
         log.info("loaded %s (%s): its shipped ONNX graphs, without PyTorch", cfg_path.stem, cfg_path)
-        return GraphModel(arch, cfg_path, saved.get("metadata", {}), graphs)
+        return GraphModel(arch, cfg_path, saved.get("metadata", {}), graphs, shipped_upper_band(cfg_path, saved))
     from .weights import load_weights
     net = load_weights(cfg_path, saved, arch, device)
     net.graphs = graphs
+    net.upper_band = shipped_upper_band(cfg_path, saved)
     return net
+
+
+def model_files(saved: dict[str, Any]) -> list[str]:
+    """Every file a model's JSON names beside it: its weights, its graphs and its upper-band head."""
+    head = saved.get("upper_band") or {}
+    return [str(saved.get("weights", "")), *(str(g.get("file", "")) for g in (saved.get("graphs") or {}).values()),
+            *([str(head["file"])] if isinstance(head, dict) and "file" in head else [])]
+
+
+def shipped_upper_band(path: Path, saved: dict[str, Any]) -> UpperBandFile | None:
+    """The learned head of the band above a spectral model's Nyquist that its JSON names
+    (``upper_band``: file and checksum; :mod:`rtdenoise.model.upper_band`), checked; None if none."""
+    entry = saved.get("upper_band")
+    if entry is None:
+        return None
+    head = path.parent / str(entry.get("file", "")) if isinstance(entry, dict) else None
+    if head is None or not head.is_file():
+        raise ModelError(f"{path}: its upper-band head {head.name if head else repr(entry)} is missing")
+    if sha256(head) != entry.get("sha256"):
+        raise ModelError(f"{head}: checksum mismatch (file corrupt or replaced)")
+    return read_upper_band(head)
