@@ -19,10 +19,15 @@ import math
 import statistics
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 from scipy import stats
 
-METRICS = ("pesq", "stoi", "si_sdr", "pauses_db", "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from rtdenoise.evaluation.metrics import FULLBAND_METRICS, METRICS, NO_REFERENCE_METRICS, PAUSE_METRIC  # noqa: E402
+
+#: Every metric an eval can hold; a column is printed where any pair has it.
+ALL_METRICS = (*METRICS, PAUSE_METRIC, *NO_REFERENCE_METRICS, *FULLBAND_METRICS)
 
 
 def scores(path: str, part: str | None) -> tuple[str, dict[str, dict]]:
@@ -54,16 +59,17 @@ def main() -> None:
     pairs: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for name in sorted(a.keys() & b.keys()):
         for group in (a[name]["group"], "all"):
-            for m in METRICS:
+            for m in ALL_METRICS:
                 x, y = a[name].get(m), b[name].get(m)
                 if x is not None and y is not None and math.isfinite(x) and math.isfinite(y):
                     pairs[group][m].append(y - x)
     print(f"{name_b} minus {name_a}: mean difference +- 95% interval (pairs)\n")
-    print("| group | " + " | ".join(METRICS) + " |")
-    print("| --- |" + " --- |" * len(METRICS))
+    columns = [m for m in ALL_METRICS if any(pairs[g][m] for g in pairs)]
+    print("| group | " + " | ".join(columns) + " |")
+    print("| --- |" + " --- |" * len(columns))
     for group in sorted(pairs, key=lambda g: (g == "all", g)):
         cells = []
-        for m in METRICS:
+        for m in columns:
             d = pairs[group][m]
             if not d:
                 cells.append("")
