@@ -129,9 +129,12 @@ def test_other_programs_record_it_as_a_microphone(audio_server, tmp_path):
 def test_a_process_stopped_by_a_signal_removes_the_microphone(audio_server, sig):
     # Ctrl-C's default handler, set explicitly as `rtdenoise live` does: a process started from a
     # background job (a CI runner's shell, nohup) inherits SIGINT ignored and would sleep through it.
+    # SIGHUP's default too: under nohup it is inherited ignored, and an ignored signal stays ignored
+    # (what a user of nohup asks for), so the test would wait on a process that was told to ignore it.
     p = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import signal, time
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
         from rtdenoise.live.virtual_devices import VirtualMic
         with VirtualMic():
             print("ready", flush=True)
