@@ -9,8 +9,8 @@ is a small network trained on full-band speech in real noise (:mod:`rtdenoise.tr
 beside a frozen model: per frame it sees the level of each band above 8 kHz, how far each is above
 its own slow floor, and what the model kept of each band below, and gives each band above a gain
 (-60 dB to 1), spread over the bins by linear interpolation between the bands' centres, so no bin
-sees a step. It is causal and costs a few thousand multiplies a frame, in numpy: no latency, and
-no torch to run it.
+sees a step. It is causal and costs about 30,000 multiplies a frame (0.03 ms a 48 kHz hop here), in
+numpy: no latency, and no torch to run it.
 
 It ships as ``NAME.upper.safetensors`` beside a model, named in the model's JSON (``upper_band``:
 file and checksum); a model without one keeps the rule-based gain.
