@@ -1,16 +1,16 @@
 """``rtdenoise train-upper``: learn a spectral model's band above its Nyquist
 (:mod:`rtdenoise.model.upper_band`) beside the model, frozen, on full-band speech in real noise.
 
-The model runs once over every example at 48 kHz (ONNX, as a stream runs it), and what the head
-sees of each frame is computed once from that; the head is then fitted frame by frame, which takes
-a minute or two on a CPU. The examples are drawn from ``train`` rows only, as the spectral family's
+The model runs once over every example at 48 kHz (ONNX, as a stream runs it), and what the head sees
+of each frame is computed once from that; the head is then fitted frame by frame, which takes a
+minute or two on a CPU. The examples are drawn from ``train`` rows only, as the spectral family's
 real-world training draws them: the full-band actors, the real noise recordings at every bandwidth
-they have, white or pink hiss and noise that lives above 8 kHz only (a band or a whine with
-nothing below it, which no recording has enough of), at -5 to 35 dB SNR and -40 to -15 dBFS; noise alone with a
-silent target in a share of them, speech gated into pauses in another, some with no noise. The
-loss is the spectral family's compressed magnitude (|.|^0.3) over the bins above 8 kHz, left out
-above the speech recording's own bandwidth (``bandwidth_hz`` in its index), where its target holds
-nothing because the recording stops, not because speech does.
+they have, white or pink hiss and noise that lives above 8 kHz only (a band or a whine with nothing
+below it, which no recording has enough of), at -5 to 35 dB SNR and -40 to -15 dBFS; noise alone
+with a silent target in a share of them, speech gated into pauses in another, some with no noise.
+The loss is the model's own compressed magnitude (|.|^0.3) over the bins above 8 kHz, left out above
+the speech recordings' bandwidth (``bandwidth_hz`` in their index, the actors' narrowest), where its
+target holds nothing because the recording stops, not because speech does.
 """
 from __future__ import annotations
 
@@ -23,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.signal import lfilter
 
 from ..data.fullband import RATE, Recording, fullband_speech, real_noise, utterance
-from ..data.mixing import rms
+from ..data.mixing import colored_noise, rms
 from ..data.pauses import training_gate
 from ..errors import RtDenoiseError
 from ..families import stft
@@ -35,10 +34,6 @@ from ..model.format import sha256
 from ..model.upper_band import TENSORS, UpperBand, UpperBandConfig, save_upper_band
 
 log = logging.getLogger(__name__)
-
-#: The loss's compression, as the spectral family's (|X|^0.3).
-COMPRESS = 0.3
-
 
 @dataclass
 class UpperBandTraining:
@@ -62,8 +57,7 @@ def _example(rng: np.random.Generator, speech: list[Recording], noise: list[Reco
     """(clean, noisy, the clean recording's bandwidth in Hz) of one drawn example."""
     kind = rng.uniform()
     if kind < t.hiss:
-        w = rng.standard_normal(n).astype(np.float32)
-        nz = w if rng.uniform() < 0.5 else lfilter([1.0], [1.0, -0.9], w).astype(np.float32)
+        nz = colored_noise(rng, n, 0.0 if rng.uniform() < 0.5 else 1.0)
     elif kind < t.hiss + t.high_only:
         nz = _above_8k(rng, n)
     else:
@@ -74,7 +68,7 @@ def _example(rng: np.random.Generator, speech: list[Recording], noise: list[Reco
     if rng.uniform() < t.noise_only:
         return np.zeros(n, np.float32), (nz * 10 ** (rng.uniform(-60.0, -10.0) / 20)).astype(np.float32), RATE / 2
     speaker = utterance(rng, speech, n)
-    bandwidth = min(r.bandwidth_hz for r in speech)
+    bandwidth = min(r.bandwidth_hz for r in speech)    # an utterance joins clips: the actors' narrowest
     if rng.uniform() < t.pauses:
         speaker = speaker * training_gate(rng, n, RATE)
     noisy = speaker + (0.0 if rng.uniform() < t.no_noise else nz * 10 ** (-rng.uniform(-5.0, 35.0) / 20))
@@ -120,9 +114,10 @@ def frames(model: str, config: UpperBandConfig, t: UpperBandTraining, data_dir: 
 
 
 def fit(features: np.ndarray, noisy: np.ndarray, clean: np.ndarray, weight: np.ndarray, layout: UpperBand,
-        t: UpperBandTraining) -> dict[str, np.ndarray]:
-    """The head's weights: Adam on the compressed-magnitude loss over the bins above the model's
-    Nyquist, in torch, for a head that then runs in numpy (:meth:`UpperBand.band_gains`)."""
+        t: UpperBandTraining, compress: float) -> dict[str, np.ndarray]:
+    """The head's weights: Adam on the compressed-magnitude loss (``|X| ** compress``, the model's
+    own) over the bins above its Nyquist, in torch, for a head that then runs in numpy
+    (:meth:`UpperBand.band_gains`)."""
     torch.manual_seed(t.seed)
     c = layout.config
     net = head_network(c)
@@ -134,7 +129,7 @@ def fit(features: np.ndarray, noisy: np.ndarray, clean: np.ndarray, weight: np.n
     for step in range(t.steps):
         i = torch.randint(0, len(F), (t.batch,), generator=gen)
         g = band_gains(net, F[i], c) @ spread
-        err = ((g * X[i] + 1e-12) ** COMPRESS - (C[i] + 1e-12) ** COMPRESS) ** 2
+        err = ((g * X[i] + 1e-12) ** compress - (C[i] + 1e-12) ** compress) ** 2
         loss = torch.sum(err * W[i]) / torch.sum(W[i])
         opt.zero_grad()
         loss.backward()
@@ -181,7 +176,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..model.pretrained import find_model, read_config
+    from ..model.pretrained import find_model, parse_config, read_config
     model_json = find_model(args.model)
     saved = read_config(model_json)
     if saved.get("family") != "spectral":
@@ -194,7 +189,7 @@ def main(args: argparse.Namespace) -> int:
     start = time.time()
     features, noisy, clean, weight, layout = frames(str(model_json), config, t, args.data)
     log.info("%d frames from %d examples in %.0f s", len(features), t.examples, time.time() - start)
-    weights = fit(features, noisy, clean, weight, layout, t)
+    weights = fit(features, noisy, clean, weight, layout, t, parse_config(model_json, saved).compress)
     minutes = (time.time() - start) / 60
     save_upper_band(head, config, weights)
     meta = {"examples": t.examples, "seconds": t.seconds, "steps": t.steps, "seed": t.seed, "minutes": round(minutes, 1),
